@@ -1,0 +1,121 @@
+#include "core/inflater.h"
+
+#include <algorithm>
+#include <new>
+
+namespace npzfs::core {
+namespace {
+constexpr size_t kInputChunk = 64 << 10;
+}  // namespace
+
+RawInflater::RawInflater(const ByteSource& src, DeflateSpan span,
+                         std::string member)
+    : src_(src), span_(span), member_(std::move(member)) {
+  // -15: raw deflate with a 32 KiB window, what zip's method 8 is.
+  if (inflateInit2(&zs_, -15) != Z_OK) throw std::bad_alloc();
+}
+
+RawInflater::~RawInflater() { inflateEnd(&zs_); }
+
+void RawInflater::Restart() {
+  inflateReset(&zs_);
+  zs_.next_in = nullptr;
+  zs_.avail_in = 0;
+  in_pos_ = 0;
+  out_pos_ = 0;
+  stream_end_ = false;
+}
+
+Error RawInflater::CorruptAt(const std::string& what) const {
+  return Corrupt(member_ + ": " + what + " (uncompressed offset " +
+                 std::to_string(out_pos_) + ", compressed offset " +
+                 std::to_string(in_pos_ - zs_.avail_in) + ")");
+}
+
+Result<void> RawInflater::Refill() {
+  if (in_pos_ >= span_.in_size) {
+    return Fail(CorruptAt("the compressed data ends before the deflate stream does"));
+  }
+  in_buf_.resize(std::min<uint64_t>(kInputChunk, span_.in_size - in_pos_));
+  if (auto r = ReadExactly(src_, span_.in_offset + in_pos_, in_buf_); !r) {
+    return Fail(std::move(r).error());
+  }
+  in_pos_ += in_buf_.size();
+  zs_.next_in = reinterpret_cast<Bytef*>(in_buf_.data());
+  zs_.avail_in = static_cast<uInt>(in_buf_.size());
+  return {};
+}
+
+Result<size_t> RawInflater::Read(std::span<std::byte> out) {
+  const size_t want =
+      std::min<uint64_t>(out.size(), span_.out_size - out_pos_);
+  zs_.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs_.avail_out = static_cast<uInt>(want);
+  while (zs_.avail_out > 0) {
+    if (stream_end_) {
+      return Fail(CorruptAt("the deflate stream ends before the declared size " +
+                            std::to_string(span_.out_size)));
+    }
+    if (auto r = Step(); !r) return Fail(std::move(r).error());
+  }
+  if (out_pos_ == span_.out_size) {
+    if (auto r = ExpectEnd(); !r) return Fail(std::move(r).error());
+  }
+  return want;
+}
+
+// One inflate() call into the current output buffer, fetching input when
+// zlib has used up what it had. zlib may still finish the stream from its
+// own buffers after the last input byte went in, so input running out is
+// only an error when inflate() then cannot move.
+Result<void> RawInflater::Step() {
+  if (zs_.avail_in == 0 && in_pos_ < span_.in_size) {
+    if (auto r = Refill(); !r) return Fail(std::move(r).error());
+  }
+  const uInt before = zs_.avail_out;
+  const int rc = inflate(&zs_, Z_NO_FLUSH);
+  out_pos_ += before - zs_.avail_out;
+  return Check(rc);
+}
+
+// Interprets inflate()'s return code.
+Result<void> RawInflater::Check(int rc) {
+  switch (rc) {
+    case Z_STREAM_END:
+      stream_end_ = true;
+      return {};
+    case Z_OK:
+      return {};
+    case Z_BUF_ERROR:
+      // No progress. With input left to fetch, the next Step() fetches it.
+      if (zs_.avail_in == 0 && in_pos_ < span_.in_size) return {};
+      if (zs_.avail_in == 0) {
+        return Fail(CorruptAt("the compressed data ends before the deflate stream does"));
+      }
+      return Fail(CorruptAt("the deflate stream makes no progress"));
+    case Z_MEM_ERROR:
+      throw std::bad_alloc();
+    default:
+      return Fail(CorruptAt(std::string("invalid deflate data: ") +
+                            (zs_.msg ? zs_.msg : "error " + std::to_string(rc))));
+  }
+}
+
+// At the declared size the stream must end: one more byte of output, or
+// no end marker before the compressed data runs out, is corruption. This is
+// what stops a zip bomb at its declared size.
+Result<void> RawInflater::ExpectEnd() {
+  std::byte extra;
+  while (!stream_end_) {
+    zs_.next_out = reinterpret_cast<Bytef*>(&extra);
+    zs_.avail_out = 1;
+    if (auto r = Step(); !r) return Fail(std::move(r).error());
+    if (zs_.avail_out == 0) {
+      return Fail(CorruptAt("the deflate stream goes on past the declared size " +
+                            std::to_string(span_.out_size)));
+    }
+  }
+  return {};
+}
+
+}  // namespace npzfs::core

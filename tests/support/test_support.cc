@@ -1,0 +1,136 @@
+#include "tests/support/test_support.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+extern char** environ;
+
+namespace npzfs::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/npzfs-test-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return {};
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) ADD_FAILURE() << "cannot write " << path;
+}
+
+int Run(const std::vector<std::string>& argv, std::string* output) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipefd[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  if (output) *output = out;
+  if (rc != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int RunMakeNpz(const std::vector<std::string>& args, std::string* output) {
+  std::vector<std::string> argv = {NPZFS_PYTHON, NPZFS_TEST_SCRIPTS "/make_npz.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, output);
+}
+
+namespace {
+
+// Directories that live until the process exits.
+struct ProcessDirs {
+  std::mutex mu;
+  std::unique_ptr<TempDir> standard;
+  std::unique_ptr<TempDir> dumps;
+  std::map<std::string, std::string> dump_of;
+};
+
+ProcessDirs& Dirs() {
+  static ProcessDirs* dirs = [] {
+    auto* d = new ProcessDirs;
+    std::atexit([] { Dirs().standard.reset(), Dirs().dumps.reset(); });
+    return d;
+  }();
+  return *dirs;
+}
+
+}  // namespace
+
+std::string StandardArchive(std::string_view kind) {
+  ProcessDirs& d = Dirs();
+  std::lock_guard lock(d.mu);
+  if (!d.standard) {
+    d.standard = std::make_unique<TempDir>();
+    std::string out;
+    if (RunMakeNpz({d.standard->path(), "standard"}, &out) != 0) {
+      ADD_FAILURE() << "make_npz.py failed:\n" << out;
+    }
+  }
+  return d.standard->Join(std::string(kind) + ".npz");
+}
+
+std::string ZipfileDump(const std::string& archive) {
+  ProcessDirs& d = Dirs();
+  std::lock_guard lock(d.mu);
+  if (auto it = d.dump_of.find(archive); it != d.dump_of.end()) return it->second;
+  if (!d.dumps) d.dumps = std::make_unique<TempDir>();
+  std::string dir = d.dumps->Join(std::to_string(d.dump_of.size()));
+  std::string out;
+  if (RunMakeNpz({"--dump", archive, dir}, &out) != 0) {
+    ADD_FAILURE() << "make_npz.py --dump " << archive << " failed:\n" << out;
+  }
+  d.dump_of[archive] = dir;
+  return dir;
+}
+
+}  // namespace npzfs::testing

@@ -1,0 +1,34 @@
+// Byte surgery on zip archives held in memory, for tests that break one
+// field and assert the exact outcome.
+#ifndef NPZFS_TESTS_SUPPORT_ZIP_PATCH_H_
+#define NPZFS_TESTS_SUPPORT_ZIP_PATCH_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace npzfs::testing {
+
+// APPNOTE 4.3.7 / 4.3.12 field offsets.
+inline constexpr size_t kLocalMethod = 8, kLocalCrc = 14, kLocalCsize = 18,
+                        kLocalUsize = 22, kLocalNameLen = 26;
+inline constexpr size_t kCentralMethod = 10, kCentralCrc = 16, kCentralCsize = 20,
+                        kCentralUsize = 24, kCentralLocalOffset = 42;
+
+uint32_t GetLe(std::string_view zip, size_t at, int width);
+void PutLe(std::string& zip, size_t at, int width, uint64_t value);
+
+// Offset of the central directory record of `name` (npos when absent).
+size_t CentralRecord(std::string_view zip, std::string_view name);
+// Offset of the local header of `name`, read from its central record.
+size_t LocalHeader(std::string_view zip, std::string_view name);
+// Offset of the first data byte of `name`.
+size_t DataStart(std::string_view zip, std::string_view name);
+
+// Sets a field in both headers of `name`: width 2 or 4 bytes.
+void PatchBoth(std::string& zip, std::string_view name, size_t local_field,
+               size_t central_field, int width, uint64_t value);
+
+}  // namespace npzfs::testing
+
+#endif  // NPZFS_TESTS_SUPPORT_ZIP_PATCH_H_

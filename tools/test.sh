@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds npzfs and runs every test: a warning-free (-Werror) build, then the
+# same tests under ASan+UBSan. Installs missing Debian packages first.
+#
+#   tools/test.sh            # both builds
+#   NPZFS_TEST_SANITIZE=0 tools/test.sh   # skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/deps.sh
+
+jobs=$(nproc)
+run_build() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DNPZFS_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs")
+}
+
+echo "== build and test: build/"
+run_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [[ "${NPZFS_TEST_SANITIZE:-1}" != 0 ]]; then
+  echo "== build and test under ASan+UBSan: build-asan/"
+  ASAN_OPTIONS=detect_leaks=1 run_build build-asan -DCMAKE_BUILD_TYPE=Debug \
+    "-DNPZFS_SANITIZE=address;undefined"
+fi
+echo "== all tests passed"

@@ -61,4 +61,30 @@ Result<NpyHeader> Archive::ReadNpyHeader(size_t i) const {
   return header;
 }
 
+std::vector<ArrayInfo> Archive::ScanArrays(std::vector<std::string>& notes) const {
+  std::vector<ArrayInfo> arrays(entries().size());
+  for (size_t i = 0; i < entries().size(); ++i) {
+    const ZipEntry& e = entries()[i];
+    if (e.is_directory || !e.skip_reason.empty() || !IsNpyName(e.path)) continue;
+    auto h = ReadNpyHeader(i);
+    if (!h) {
+      notes.push_back(e.path + ": no raw file: " + h.error().message);
+      continue;
+    }
+    ArrayInfo& a = arrays[i];
+    a.header_ok = true;
+    a.data_offset = h->data_offset;
+    if (h->has_object) {
+      notes.push_back(e.path + ": no raw file: its dtype holds Python objects");
+    } else if (*h->data_size > e.size - h->data_offset) {
+      notes.push_back(e.path + ": no raw file: shape x itemsize is " +
+                      std::to_string(*h->data_size) + " bytes, the member has " +
+                      std::to_string(e.size - h->data_offset) + " after its header");
+    } else {
+      a.mappable = true;
+    }
+  }
+  return arrays;
+}
+
 }  // namespace npzfs::core

@@ -28,6 +28,15 @@ std::string NpzKey(std::string_view name);
 // 4 GiB; numpy itself refuses more than 10,000 characters by default).
 inline constexpr uint64_t kMaxNpyHeaderBytes = 16 << 20;
 
+// A member's npy header as far as the tree and the xattrs need it.
+struct ArrayInfo {
+  bool header_ok = false;  // a .npy member whose header numpy would accept
+  // SPEC §2: valid header, no Python objects in the dtype, and at least
+  // shape x itemsize bytes after the header: the raw view can serve it.
+  bool mappable = false;
+  uint64_t data_offset = 0;  // the header's size, when header_ok
+};
+
 class Archive {
  public:
   // Opens the file and reads its index. Errors: kNotFound, kIo (unreadable),
@@ -48,6 +57,11 @@ class Archive {
   // kCorrupt when the header runs past the member's end; kUnsupported for
   // a header over kMaxNpyHeaderBytes.
   Result<NpyHeader> ReadNpyHeader(size_t i) const;
+
+  // What the headers of the .npy members say, read once at mount time:
+  // element i for member i. `notes` gets one line per .npy member that
+  // gets no raw file, saying why.
+  std::vector<ArrayInfo> ScanArrays(std::vector<std::string>& notes) const;
 
  private:
   Archive(std::unique_ptr<ByteSource> src, ZipIndex index)

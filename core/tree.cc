@@ -1,0 +1,276 @@
+#include "core/tree.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "core/archive.h"
+
+namespace npzfs::core {
+namespace {
+
+constexpr uint32_t kRoot = 0;
+constexpr uint32_t kRawDir = 1;
+
+uint32_t FileSlot(size_t member) { return static_cast<uint32_t>(2 + 2 * member); }
+uint32_t RawSlot(size_t member) { return static_cast<uint32_t>(3 + 2 * member); }
+
+size_t Depth(std::string_view path) { return std::count(path.begin(), path.end(), '/'); }
+
+}  // namespace
+
+// Builds the tree in passes: explicit directories (parents first), files
+// (later duplicates win, directories win over files), then the raw view.
+class Tree::Builder {
+ public:
+  Builder(const ZipIndex& index, std::span<const ArrayInfo> arrays,
+          int64_t archive_mtime, const TreeOptions& options, std::vector<std::string>& warnings)
+      : index_(index),
+        arrays_(arrays),
+        mtime_(archive_mtime),
+        options_(options),
+        warnings_(warnings) {}
+
+  Tree Build() {
+    const size_t slots = 2 + 2 * index_.entries.size();
+    tree_.nodes_.resize(slots);
+    kids_.resize(slots);
+    MakeDir(kRoot, kRoot, "", kNoMember, mtime_);
+    AddExplicitDirs();
+    AddFiles();
+    if (options_.raw) AddRawView();
+    Finish();
+    return std::move(tree_);
+  }
+
+ private:
+  // Member i that wins `path` among its kind (SPEC §2: the last one).
+  using Winners = std::map<std::string, size_t>;
+
+  void Warn(std::string line) { warnings_.push_back(std::move(line)); }
+
+  Node& N(uint32_t i) { return tree_.nodes_[i]; }
+
+  uint32_t NewSlot() {
+    tree_.nodes_.emplace_back();
+    kids_.emplace_back();
+    return static_cast<uint32_t>(tree_.nodes_.size() - 1);
+  }
+
+  void Place(uint32_t slot, uint32_t parent, std::string_view name) {
+    Node& n = N(slot);
+    n.name_off = static_cast<uint32_t>(tree_.names_.size());
+    n.name_len = static_cast<uint32_t>(name.size());
+    tree_.names_.append(name);
+    n.parent = parent;
+    if (slot != parent) {
+      kids_[parent].push_back(slot);
+      by_name_[Key(parent, name)] = slot;
+    }
+  }
+
+  void MakeDir(uint32_t slot, uint32_t parent, std::string_view name, uint32_t member,
+               int64_t mtime) {
+    Place(slot, parent, name);
+    N(slot).kind = NodeKind::kDir;
+    N(slot).member = member;
+    N(slot).mtime = mtime;
+  }
+
+  static std::string Key(uint32_t parent, std::string_view name) {
+    std::string key = std::to_string(parent);
+    key += '/';
+    key += name;
+    return key;
+  }
+
+  // The child of `parent` called `name`, or kNoMember.
+  uint32_t Child(uint32_t parent, std::string_view name) const {
+    auto it = by_name_.find(Key(parent, name));
+    return it == by_name_.end() ? kNoMember : it->second;
+  }
+
+  void Remove(uint32_t slot, const std::string& why) {
+    Warn(tree_.PathOf(N(slot)) + ": left out: " + why);
+    auto& siblings = kids_[N(slot).parent];
+    siblings.erase(std::find(siblings.begin(), siblings.end(), slot));
+    by_name_.erase(Key(N(slot).parent, tree_.Name(N(slot))));
+    N(slot).kind = NodeKind::kNone;
+  }
+
+  // Walks `path` below `top`, making missing directories (the last one in
+  // `slot` when given, else implicit ones). A file in the way is left out:
+  // the directory wins. Returns the directory.
+  uint32_t EnsureDir(uint32_t top, std::string_view path, uint32_t slot = kNoMember,
+                     uint32_t member = kNoMember, int64_t mtime = 0) {
+    uint32_t dir = top;
+    size_t start = 0;
+    while (start < path.size()) {
+      const size_t end = std::min(path.find('/', start), path.size());
+      const std::string_view part = path.substr(start, end - start);
+      const bool last = end == path.size();
+      uint32_t next = Child(dir, part);
+      if (next != kNoMember && N(next).kind != NodeKind::kDir) {
+        Remove(next, "a directory has the same path");
+        next = kNoMember;
+      }
+      if (next == kNoMember) {
+        next = last && slot != kNoMember ? slot : NewSlot();
+        MakeDir(next, dir, part, last ? member : kNoMember, last && slot != kNoMember ? mtime : mtime_);
+      }
+      dir = next;
+      start = end + 1;
+    }
+    return dir;
+  }
+
+  static std::pair<std::string_view, std::string_view> Split(std::string_view path) {
+    const size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos) return {"", path};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+  }
+
+  void AddExplicitDirs() {
+    Winners dirs;
+    for (const ZipEntry& e : index_.entries) {
+      if (!e.is_directory) continue;
+      if (!e.skip_reason.empty()) {
+        Warn(e.name + ": left out: " + e.skip_reason);
+        continue;
+      }
+      dirs[e.path] = e.index;
+    }
+    std::vector<std::pair<std::string, size_t>> order(dirs.begin(), dirs.end());
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return Depth(a.first) < Depth(b.first);
+    });
+    for (const auto& [path, i] : order) {
+      const ZipEntry& e = index_.entries[i];
+      EnsureDir(kRoot, path, FileSlot(i), static_cast<uint32_t>(i), e.mtime());
+    }
+  }
+
+  void AddFiles() {
+    Winners files;
+    for (const ZipEntry& e : index_.entries) {
+      if (e.is_directory) continue;
+      if (!e.skip_reason.empty()) {
+        Warn(e.name + ": left out: " + e.skip_reason);
+        continue;
+      }
+      auto [it, fresh] = files.emplace(e.path, e.index);
+      if (!fresh) {
+        Warn(e.path + ": the name appears more than once; the last member wins");
+        it->second = e.index;
+      }
+    }
+    std::vector<std::pair<size_t, std::string_view>> order;
+    for (const auto& [path, i] : files) order.emplace_back(i, path);
+    std::sort(order.begin(), order.end());
+    for (const auto& [i, path] : order) {
+      const ZipEntry& e = index_.entries[i];
+      AddLeaf(kRoot, path, FileSlot(i), NodeKind::kFile, i, 0, e.size);
+    }
+  }
+
+  void AddLeaf(uint32_t top, std::string_view path, uint32_t slot, NodeKind kind, size_t i,
+               uint64_t base, uint64_t size) {
+    const auto [dir_path, name] = Split(path);
+    const uint32_t dir = EnsureDir(top, dir_path);
+    if (Child(dir, name) != kNoMember) {
+      Warn(tree_.PathOf(N(dir)) + (dir == kRoot ? "" : "/") + std::string(name) +
+           ": left out: a directory has the same path");
+      return;
+    }
+    Place(slot, dir, name);
+    Node& n = N(slot);
+    n.kind = kind;
+    n.member = static_cast<uint32_t>(i);
+    n.base = base;
+    n.size = size;
+    n.mtime = index_.entries[i].mtime();
+  }
+
+  void AddRawView() {
+    if (Child(kRoot, options_.raw_dir) != kNoMember) {
+      Warn("the archive has a top-level entry '" + options_.raw_dir +
+           "', so the raw view is left out; use -o raw_dir=NAME to place it elsewhere");
+      return;
+    }
+    MakeDir(kRawDir, kRoot, options_.raw_dir, kNoMember, mtime_);
+    for (size_t i = 0; i < index_.entries.size(); ++i) {
+      const Node& file = N(FileSlot(i));
+      if (file.kind != NodeKind::kFile || i >= arrays_.size() || !arrays_[i].mappable) continue;
+      const ZipEntry& e = index_.entries[i];
+      if (!IsNpyName(e.path)) continue;
+      const std::string key = NpzKey(e.path);
+      if (key.empty() || key.back() == '/' || !SafeMemberPath(key)) {
+        Warn(e.path + ": no raw file: the key '" + key + "' is not a usable path");
+        continue;
+      }
+      const uint64_t base = arrays_[i].data_offset;
+      AddLeaf(kRawDir, key, RawSlot(i), NodeKind::kRaw, i, base, e.size - base);
+    }
+  }
+
+  void Finish() {
+    for (size_t d = 0; d < tree_.nodes_.size(); ++d) {
+      Node& dir = tree_.nodes_[d];
+      if (dir.kind != NodeKind::kDir) continue;
+      auto& kids = kids_[d];
+      std::sort(kids.begin(), kids.end(), [this](uint32_t a, uint32_t b) {
+        return tree_.Name(N(a)) < tree_.Name(N(b));
+      });
+      dir.first_child = static_cast<uint32_t>(tree_.children_.size());
+      dir.child_count = static_cast<uint32_t>(kids.size());
+      dir.nlink = 2;
+      for (uint32_t k : kids) {
+        tree_.children_.push_back(k);
+        if (N(k).kind == NodeKind::kDir) ++dir.nlink;
+      }
+    }
+  }
+
+  const ZipIndex& index_;
+  std::span<const ArrayInfo> arrays_;
+  int64_t mtime_;
+  const TreeOptions& options_;
+  std::vector<std::string>& warnings_;
+  Tree tree_;
+  std::vector<std::vector<uint32_t>> kids_;
+  std::unordered_map<std::string, uint32_t> by_name_;
+};
+
+Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays,
+                 int64_t archive_mtime, const TreeOptions& options,
+                 std::vector<std::string>& warnings) {
+  return Builder(index, arrays, archive_mtime, options, warnings).Build();
+}
+
+const Node* Tree::Get(uint64_t ino) const {
+  if (ino == 0 || ino > nodes_.size()) return nullptr;
+  const Node& n = nodes_[ino - 1];
+  return n.kind == NodeKind::kNone ? nullptr : &n;
+}
+
+const Node* Tree::Lookup(const Node& dir, std::string_view name) const {
+  auto kids = Children(dir);
+  auto it = std::lower_bound(kids.begin(), kids.end(), name, [this](uint32_t k, std::string_view n) {
+    return Name(nodes_[k]) < n;
+  });
+  if (it == kids.end() || Name(nodes_[*it]) != name) return nullptr;
+  return &nodes_[*it];
+}
+
+std::string Tree::PathOf(const Node& n) const {
+  std::vector<std::string_view> parts;
+  for (const Node* p = &n; p != &nodes_[0]; p = &nodes_[p->parent]) parts.push_back(Name(*p));
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (!path.empty()) path += '/';
+    path += *it;
+  }
+  return path;
+}
+
+}  // namespace npzfs::core

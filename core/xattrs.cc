@@ -1,0 +1,45 @@
+#include "core/xattrs.h"
+
+#include <cstdio>
+
+namespace npzfs::core {
+
+Xattrs MemberXattrs(const ZipEntry& e, const NpyHeader* header,
+                    std::vector<std::string>* dropped) {
+  char crc[9];
+  std::snprintf(crc, sizeof crc, "%08x", e.crc32);
+  Xattrs x = {
+      {"user.zip.method", MethodName(e.method)},
+      {"user.zip.size", std::to_string(e.size)},
+      {"user.zip.compressed_size", std::to_string(e.compressed_size)},
+      {"user.zip.crc32", crc},
+  };
+  if (header != nullptr) {
+    const Xattrs npy = {
+        {"user.npy.descr", header->descr_repr},
+        {"user.npy.shape", header->shape_repr},
+        {"user.npy.fortran_order", header->fortran_order ? "True" : "False"},
+        {"user.npy.version",
+         std::to_string(header->major) + "." + std::to_string(header->minor)},
+        {"user.npy.data_offset", std::to_string(header->data_offset)},
+        {"user.npy.header", header->header_text},
+    };
+    for (const auto& [name, value] : npy) {
+      if (value.size() > kMaxXattrValue) {
+        if (dropped) dropped->push_back(name);
+        continue;
+      }
+      x.emplace_back(name, value);
+    }
+  }
+  return x;
+}
+
+Xattrs RootXattrs(const std::string& archive_abs_path, uint64_t member_count) {
+  return {
+      {"user.npz.archive", archive_abs_path},
+      {"user.npz.members", std::to_string(member_count)},
+  };
+}
+
+}  // namespace npzfs::core

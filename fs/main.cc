@@ -1,0 +1,133 @@
+// npzfs: mounts a NumPy .npz archive read-only as a directory of .npy files.
+//
+// Exit status (RETURN VALUE): 0 mounted and later unmounted cleanly, or
+// help/version shown; 1 bad usage or option; 2 the archive cannot be read
+// (missing, unreadable, not a zip, truncated central directory); 3 the
+// mountpoint is missing or not a directory; 4 mounting failed. Every
+// failure prints one line on stderr naming the file and the reason.
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "core/archive.h"
+#include "core/content.h"
+#include "core/tree.h"
+#include "fs/log.h"
+#include "fs/ops.h"
+#include "fs/options.h"
+#include "fs/session.h"
+
+#ifndef NPZFS_VERSION
+#define NPZFS_VERSION "unknown"
+#endif
+
+namespace {
+
+using namespace npzfs;  // NOLINT(google-build-using-namespace): main only
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitArchive = 2;
+constexpr int kExitMountpoint = 3;
+constexpr int kExitMount = 4;
+
+int Fail(int code, const std::string& line) {
+  std::fprintf(stderr, "npzfs: %s\n", line.c_str());
+  return code;
+}
+
+// What a mount serves; lives until the session ends.
+struct Mounted {
+  std::unique_ptr<core::Archive> archive;
+  std::vector<core::ArrayInfo> arrays;
+  core::Tree tree;
+  std::unique_ptr<core::Content> content;
+  std::unique_ptr<fs::Filesystem> fs;
+};
+
+std::string AbsolutePath(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+// Opens the archive and builds everything the handlers use.
+core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
+  auto archive = core::Archive::Open(o.archive);
+  if (!archive) return core::Fail(std::move(archive).error());
+  auto m = std::make_unique<Mounted>();
+  m->archive = std::move(*archive);
+  const std::string abs = AbsolutePath(o.archive);
+  struct stat st {};
+  ::fstat(m->archive->source().fd(), &st);
+
+  std::vector<std::string> notes;
+  m->arrays = m->archive->ScanArrays(notes);
+  for (const auto& line : notes) spdlog::info("{}", line);
+  std::vector<std::string> warnings;
+  m->tree = core::Tree::Build(m->archive->index(), m->arrays, st.st_mtime, o.tree, warnings);
+  for (const auto& line : warnings) spdlog::warn("{}", line);
+  m->content = std::make_unique<core::Content>(*m->archive, o.content);
+  const size_t members = m->archive->entries().size();
+  m->fs.reset(new fs::Filesystem{*m->archive, m->tree, m->arrays, *m->content, abs,
+                                 st.st_mtime, o.uid.value_or(::getuid()),
+                                 o.gid.value_or(::getgid()), o.umask,
+                                 std::make_unique<std::atomic<bool>[]>(members)});
+  spdlog::info("{}: {} members, cache {} MiB", abs, members, o.content.cache_size >> 20);
+  return m;
+}
+
+core::Result<void> CheckMountpoint(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return core::Fail(core::IoError(errno, path));
+  if (!S_ISDIR(st.st_mode)) return core::Fail(core::IoError(ENOTDIR, path));
+  return {};
+}
+
+int Main(int argc, char** argv) {
+  fuse_args args;
+  auto options = fs::ParseOptions(argc, argv, &args);
+  std::unique_ptr<fuse_args, void (*)(fuse_args*)> free_args(&args, fuse_opt_free_args);
+  if (!options) return Fail(kExitUsage, options.error().message);
+  const fs::Options& o = *options;
+  if (o.show_help) {
+    std::fputs(fs::UsageText(argv[0]).c_str(), stdout);
+    std::fputs("FUSE options:\n", stdout);
+    fuse_cmdline_help();
+    fuse_lowlevel_help();
+    return kExitOk;
+  }
+  if (o.show_version) {
+    std::printf("npzfs version %s\nFUSE library version %s\n", NPZFS_VERSION, fuse_pkgversion());
+    fuse_lowlevel_version();
+    return kExitOk;
+  }
+  if (auto r = fs::StartLogging(o.log_level, o.log_file, !o.foreground); !r) {
+    return Fail(kExitUsage, r.error().message);
+  }
+  auto mounted = Prepare(o);
+  if (!mounted) return Fail(kExitArchive, mounted.error().message);
+  if (auto r = CheckMountpoint(o.mountpoint); !r) return Fail(kExitMountpoint, r.error().message);
+
+  auto session = fs::Session::Create(&args, fs::Operations(), (*mounted)->fs.get());
+  if (!session) return Fail(kExitUsage, session.error().message);
+  if (auto r = (*session)->Mount(o.mountpoint); !r) return Fail(kExitMount, r.error().message);
+  // Returns in the parent only once the mount is live, so that
+  // `npzfs a.npz m && ls m` always works.
+  fuse_daemonize(o.foreground ? 1 : 0);
+  if (!o.foreground) fs::StopLoggingToStderr();
+  const int rc = (*session)->Run(o);
+  session->reset();  // unmounts
+  spdlog::info("{}: unmounted", o.mountpoint);
+  return rc == 0 ? kExitOk : kExitMount;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }

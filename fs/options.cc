@@ -1,0 +1,224 @@
+#include "fs/options.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace npzfs::fs {
+namespace {
+
+using core::Errc;
+using core::Fail;
+using core::MakeError;
+
+// What fuse_opt_parse fills in; strings are malloc'd by libfuse.
+struct RawOptions {
+  char* cache_size = nullptr;
+  char* raw_dir = nullptr;
+  int noraw = 0;
+  char* uid = nullptr;
+  char* gid = nullptr;
+  char* umask = nullptr;
+  char* log_level = nullptr;
+  char* log_file = nullptr;
+  int has_fsname = 0;
+  int has_subtype = 0;
+  char* positional[2] = {nullptr, nullptr};
+  int extra_positional = 0;
+  ~RawOptions() {
+    for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, positional[0],
+                    positional[1]}) {
+      std::free(p);
+    }
+  }
+};
+
+enum Key { kKeyFsname, kKeySubtype };
+
+#define NPZFS_OPT(templ, field, value) \
+  fuse_opt { templ, static_cast<unsigned long>(offsetof(RawOptions, field)), value }
+
+const fuse_opt kOptions[] = {
+    NPZFS_OPT("cache_size=%s", cache_size, 0),
+    NPZFS_OPT("raw_dir=%s", raw_dir, 0),
+    NPZFS_OPT("noraw", noraw, 1),
+    NPZFS_OPT("uid=%s", uid, 0),
+    NPZFS_OPT("gid=%s", gid, 0),
+    NPZFS_OPT("umask=%s", umask, 0),
+    NPZFS_OPT("log_level=%s", log_level, 0),
+    NPZFS_OPT("log_file=%s", log_file, 0),
+    FUSE_OPT_KEY("fsname=", kKeyFsname),
+    FUSE_OPT_KEY("subtype=", kKeySubtype),
+    FUSE_OPT_END,
+};
+#undef NPZFS_OPT
+
+// Takes the two positional arguments; keeps everything else for libfuse.
+int OnArg(void* data, const char* arg, int key, fuse_args*) {
+  auto* raw = static_cast<RawOptions*>(data);
+  switch (key) {
+    case FUSE_OPT_KEY_NONOPT:
+      for (char*& slot : raw->positional) {
+        if (slot == nullptr) {
+          slot = strdup(arg);
+          return 0;
+        }
+      }
+      raw->extra_positional = 1;
+      return 0;
+    case kKeyFsname:
+      raw->has_fsname = 1;
+      return 1;
+    case kKeySubtype:
+      raw->has_subtype = 1;
+      return 1;
+    default:
+      return 1;
+  }
+}
+
+core::Error Bad(const std::string& line) { return MakeError(Errc::kInvalidArgument, line); }
+
+core::Result<unsigned long> ParseNumber(const char* text, int base, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = std::strtoul(text, &end, base);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+    return Fail(Bad(std::string("bad value for ") + what + ": '" + text + "'"));
+  }
+  return v;
+}
+
+core::Result<void> Apply(const RawOptions& raw, Options& o) {
+  if (raw.cache_size) {
+    auto size = ParseSize(raw.cache_size);
+    if (!size) return Fail(Bad(std::string("bad value for cache_size: '") + raw.cache_size + "'"));
+    o.content.cache_size = *size;
+  }
+  if (raw.raw_dir) {
+    const std::string dir = raw.raw_dir;
+    if (dir.empty() || dir == "." || dir == ".." || dir.find('/') != std::string::npos ||
+        dir.size() > 255) {
+      return Fail(Bad("bad value for raw_dir: '" + dir + "' (one file name)"));
+    }
+    o.tree.raw_dir = dir;
+  }
+  o.tree.raw = raw.noraw == 0;
+  if (raw.uid) {
+    auto v = ParseNumber(raw.uid, 10, "uid");
+    if (!v) return Fail(std::move(v).error());
+    o.uid = static_cast<uid_t>(*v);
+  }
+  if (raw.gid) {
+    auto v = ParseNumber(raw.gid, 10, "gid");
+    if (!v) return Fail(std::move(v).error());
+    o.gid = static_cast<gid_t>(*v);
+  }
+  if (raw.umask) {
+    auto v = ParseNumber(raw.umask, 8, "umask");
+    if (!v || *v > 0777) return Fail(Bad(std::string("bad value for umask: '") + raw.umask + "'"));
+    o.umask = static_cast<mode_t>(*v);
+  }
+  if (raw.log_level) {
+    const std::string level = raw.log_level;
+    auto parsed = spdlog::level::from_str(level);
+    if (parsed == spdlog::level::off && level != "off") {
+      return Fail(Bad("bad value for log_level: '" + level +
+                      "' (trace, debug, info, warn, error or off)"));
+    }
+    o.log_level = parsed;
+  }
+  if (raw.log_file) o.log_file = raw.log_file;
+  return {};
+}
+
+}  // namespace
+
+core::Result<uint64_t> ParseSize(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || text[0] == '-') return Fail(Bad("bad size"));
+  std::string unit(end);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static constexpr struct {
+    const char* letter;
+    int shift;
+  } kUnits[] = {{"", 0}, {"k", 10}, {"m", 20}, {"g", 30}, {"t", 40}};
+  for (const auto& u : kUnits) {
+    const std::string l = u.letter;
+    if (unit == l || unit == l + "b" || (!l.empty() && unit == l + "ib")) {
+      if (v > (UINT64_MAX >> u.shift)) return Fail(Bad("bad size"));
+      return static_cast<uint64_t>(v) << u.shift;
+    }
+  }
+  return Fail(Bad("bad size"));
+}
+
+core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_args) {
+  *session_args = FUSE_ARGS_INIT(argc, argv);
+  RawOptions raw;
+  if (fuse_opt_parse(session_args, &raw, kOptions, &OnArg) != 0) {
+    return Fail(Bad("cannot parse the command line"));
+  }
+  Options o;
+  if (auto r = Apply(raw, o); !r) return Fail(std::move(r).error());
+
+  // libfuse's own parser wants the mountpoint as its only positional
+  // argument.
+  if (raw.positional[1]) fuse_opt_add_arg(session_args, raw.positional[1]);
+  fuse_cmdline_opts cmd{};
+  if (fuse_parse_cmdline(session_args, &cmd) != 0) {
+    return Fail(Bad("cannot parse the command line"));
+  }
+  std::unique_ptr<char, decltype(&std::free)> mountpoint(cmd.mountpoint, &std::free);
+  o.show_help = cmd.show_help;
+  o.show_version = cmd.show_version;
+  o.foreground = cmd.foreground;
+  o.debug = cmd.debug;
+  o.single_thread = cmd.singlethread;
+  o.clone_fd = cmd.clone_fd;
+  o.max_threads = cmd.max_threads;
+  if (o.show_help || o.show_version) return o;
+
+  if (raw.extra_positional) return Fail(Bad("too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"));
+  if (!raw.positional[0]) return Fail(Bad("no archive given (usage: npzfs ARCHIVE MOUNTPOINT)"));
+  if (!raw.positional[1]) return Fail(Bad("no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)"));
+  o.archive = raw.positional[0];
+  o.mountpoint = raw.positional[1];
+
+  // Read-only, and the kernel checks the modes (so uid=, gid= and umask=
+  // mean what they say); -o ro also makes the kernel itself answer EROFS
+  // to every write.
+  fuse_opt_add_arg(session_args, "-oro,default_permissions");
+  if (!raw.has_subtype) fuse_opt_add_arg(session_args, "-osubtype=npzfs");
+  if (!raw.has_fsname) {
+    // fsname is what /proc/mounts shows as the source; commas would split it.
+    std::string fsname = "-ofsname=";
+    for (char c : o.archive) {
+      if (c == ',' || c == '\\') fsname += '\\';
+      fsname += c;
+    }
+    fuse_opt_add_arg(session_args, fsname.c_str());
+  }
+  return o;
+}
+
+std::string UsageText(const char* program) {
+  return std::string("usage: ") + program + " [OPTIONS] ARCHIVE MOUNTPOINT\n\n" +
+         "Mounts a NumPy .npz archive read-only as a directory of .npy files.\n\n"
+         "npzfs options:\n"
+         "    -o cache_size=SIZE     memory for decompressed data (K, M, G suffixes;\n"
+         "                           default 256M)\n"
+         "    -o raw_dir=NAME        name of the raw view directory (default raw)\n"
+         "    -o noraw               no raw view\n"
+         "    -o uid=N, -o gid=N     owner of every file (default: the mounting user)\n"
+         "    -o umask=OOO           permission bits to clear (default 000)\n"
+         "    -o log_level=LEVEL     trace, debug, info, warn, error or off (default info)\n"
+         "    -o log_file=PATH       log here instead of syslog when in the background\n\n";
+}
+
+}  // namespace npzfs::fs

@@ -1,0 +1,44 @@
+// One FUSE session: create, mount, serve, unmount, destroy.
+#ifndef NPZFS_FS_SESSION_H_
+#define NPZFS_FS_SESSION_H_
+
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "fs/options.h"
+
+namespace npzfs::fs {
+
+class Session {
+ public:
+  // fuse_session_new over `args` (which it consumes). Errors: bad generic
+  // options (libfuse prints its own line too).
+  static core::Result<std::unique_ptr<Session>> Create(fuse_args* args,
+                                                       const fuse_lowlevel_ops& ops,
+                                                       void* userdata);
+  ~Session();  // unmounts if mounted, then destroys the session
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Mounts at `mountpoint` and installs SIGINT/SIGTERM/SIGHUP handlers
+  // that end the loop (and so unmount).
+  core::Result<void> Mount(const std::string& mountpoint);
+
+  // Serves requests until unmounted or signalled; returns the loop's
+  // status (0 on a clean end).
+  int Run(const Options& options);
+
+ private:
+  explicit Session(fuse_session* se) : se_(se) {}
+
+  fuse_session* se_;
+  bool mounted_ = false;
+  bool signals_ = false;
+};
+
+}  // namespace npzfs::fs
+
+#endif  // NPZFS_FS_SESSION_H_

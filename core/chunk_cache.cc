@@ -1,8 +1,84 @@
 #include "core/chunk_cache.h"
 
+#include <sys/mman.h>
+
+#include <new>
 #include <vector>
 
 namespace npzfs::core {
+namespace {
+
+constexpr size_t kMapAtLeast = 64 << 10;
+constexpr size_t kPage = 4096;
+constexpr size_t kMaxFreeBuffers = 32;
+constexpr uint64_t kMaxFreeBytes = 8 << 20;
+
+size_t RoundToPage(size_t n) { return (n + kPage - 1) / kPage * kPage; }
+
+// Mapped buffers freed by chunks, kept for the next chunks of the same
+// size: most chunks have one size, and reuse saves the page faults of fresh
+// pages. Bounded by count and bytes; a leaf lock.
+class BufferPool {
+ public:
+  std::byte* Get(size_t mapped) {
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if (it->second != mapped) continue;
+        std::byte* p = it->first;
+        free_bytes_ -= mapped;
+        free_.erase(it);
+        return p;
+      }
+    }
+    void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<std::byte*>(p);
+  }
+
+  void Put(std::byte* p, size_t mapped) {
+    {
+      std::lock_guard lock(mu_);
+      if (free_.size() < kMaxFreeBuffers && free_bytes_ + mapped <= kMaxFreeBytes) {
+        free_.emplace_back(p, mapped);
+        free_bytes_ += mapped;
+        return;
+      }
+    }
+    ::munmap(p, mapped);
+  }
+
+  ChunkMemoryStats stats() {
+    std::lock_guard lock(mu_);
+    return {free_.size(), free_bytes_};
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::byte*, size_t>> free_;
+  uint64_t free_bytes_ = 0;
+};
+
+BufferPool& Pool() {
+  static BufferPool* pool = new BufferPool;  // never destroyed: chunks may outlive statics
+  return *pool;
+}
+
+}  // namespace
+
+Chunk::Chunk(size_t size)
+    : data_(size >= kMapAtLeast ? Pool().Get(RoundToPage(size)) : new std::byte[size]),
+      size_(size) {}
+
+Chunk::~Chunk() {
+  if (size_ >= kMapAtLeast) {
+    Pool().Put(data_, RoundToPage(size_));
+  } else {
+    delete[] data_;
+  }
+}
+
+ChunkMemoryStats GetChunkMemoryStats() { return Pool().stats(); }
 
 ChunkRef ChunkCache::Lookup(const ChunkKey& key) {
   std::lock_guard lock(mu_);

@@ -14,20 +14,36 @@ namespace npzfs::core {
 
 // Uncompressed bytes of one member: [chunk index * chunk size, + size()).
 // Immutable once made.
+//
+// Storage of 64 KiB and more is mapped pages of its own, not malloc's:
+// chunks are made by one thread and freed by another, and malloc's
+// per-thread arenas would keep freed chunks resident, so the daemon's
+// memory could exceed the cache's budget several times over. A few freed
+// buffers are kept for reuse (ChunkMemoryStats), the rest unmapped.
 class Chunk {
  public:
   // Uninitialised storage for `size` bytes, filled by the maker before it
-  // shares the chunk.
-  explicit Chunk(size_t size) : data_(new std::byte[size]), size_(size) {}
+  // shares the chunk. Throws std::bad_alloc.
+  explicit Chunk(size_t size);
+  ~Chunk();
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
 
-  std::span<const std::byte> bytes() const { return {data_.get(), size_}; }
-  std::span<std::byte> mutable_bytes() { return {data_.get(), size_}; }
+  std::span<const std::byte> bytes() const { return {data_, size_}; }
+  std::span<std::byte> mutable_bytes() { return {data_, size_}; }
   size_t size() const { return size_; }
 
  private:
-  std::unique_ptr<std::byte[]> data_;
+  std::byte* data_;
   size_t size_;
 };
+
+// Freed chunk buffers kept for reuse, process-wide.
+struct ChunkMemoryStats {
+  uint64_t free_buffers = 0;
+  uint64_t free_bytes = 0;
+};
+ChunkMemoryStats GetChunkMemoryStats();
 
 using ChunkRef = std::shared_ptr<const Chunk>;
 

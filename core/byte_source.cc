@@ -83,7 +83,10 @@ Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset,
                                                         size_t length,
                                                         size_t fill) {
   if (!Contains(offset, length)) {
-    buf_.resize(std::max(fill != 0 ? fill : window_, length));
+    // Never more than the source holds from `offset`: a small archive
+    // costs a small buffer, not a whole window.
+    const uint64_t left = offset < src_.size() ? src_.size() - offset : 0;
+    buf_.resize(std::min<uint64_t>(std::max(fill != 0 ? fill : window_, length), left));
     auto got = src_.ReadAt(offset, buf_);
     if (!got) return Fail(std::move(got).error());
     buf_.resize(*got);

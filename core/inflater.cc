@@ -24,6 +24,35 @@ void RawInflater::Restart() {
   in_pos_ = 0;
   out_pos_ = 0;
   stream_end_ = false;
+  crc_ = 0;
+}
+
+// zran.c's deflate_index_extract: the block starts `bits` bits before byte
+// `in`; those bits go in first (inflatePrime), then the window the block's
+// matches may reach back into (for raw inflate inflateSetDictionary may be
+// called at any time, zlib.h).
+Result<void> RawInflater::Seek(const AccessPoint& point) {
+  Restart();
+  if (point.in > span_.in_size || point.out > span_.out_size || point.bits < 0 ||
+      point.bits > 7 || (point.bits > 0 && point.in == 0) || point.window.size() > kDeflateWindow) {
+    return Fail(Corrupt(member_ + ": access point at uncompressed offset " +
+                        std::to_string(point.out) + " lies outside the stream"));
+  }
+  in_pos_ = point.in;
+  out_pos_ = point.out;
+  crc_ = point.crc;
+  if (point.bits > 0) {
+    std::byte b;
+    if (auto r = ReadExactly(src_, span_.in_offset + point.in - 1, std::span(&b, 1)); !r) {
+      return Fail(std::move(r).error());
+    }
+    inflatePrime(&zs_, point.bits, static_cast<int>(b) >> (8 - point.bits));
+  }
+  if (!point.window.empty()) {
+    inflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(point.window.data()),
+                         static_cast<uInt>(point.window.size()));
+  }
+  return {};
 }
 
 Error RawInflater::CorruptAt(const std::string& what) const {
@@ -73,9 +102,32 @@ Result<void> RawInflater::Step() {
     if (auto r = Refill(); !r) return Fail(std::move(r).error());
   }
   const uInt before = zs_.avail_out;
-  const int rc = inflate(&zs_, Z_NO_FLUSH);
-  out_pos_ += before - zs_.avail_out;
+  const int rc = inflate(&zs_, sink_ ? Z_BLOCK : Z_NO_FLUSH);
+  const uInt produced = before - zs_.avail_out;
+  if (track_crc_ && produced > 0) {
+    crc_ = static_cast<uint32_t>(crc32(crc_, zs_.next_out - produced, produced));
+  }
+  out_pos_ += produced;
+  if (sink_ && rc == Z_OK) AtBoundary();
   return Check(rc);
+}
+
+// zlib.h on data_type after inflate(Z_BLOCK): +128 right after an
+// end-of-block code, +64 while in the last block, low 3 bits = unused bits
+// of the last input byte. So 0x80 without 0x40 is the start of a block that
+// is not the first, and decoding can resume there.
+void RawInflater::AtBoundary() {
+  if ((zs_.data_type & 0xc0) != 0x80 || !sink_->WantsPoint(out_pos_)) return;
+  AccessPoint p;
+  p.out = out_pos_;
+  p.in = in_pos_ - zs_.avail_in;
+  p.bits = zs_.data_type & 7;
+  p.crc = crc_;
+  uInt have = 0;
+  inflateGetDictionary(&zs_, nullptr, &have);
+  p.window.resize(have);
+  inflateGetDictionary(&zs_, reinterpret_cast<Bytef*>(p.window.data()), &have);
+  sink_->AddPoint(std::move(p));
 }
 
 // Interprets inflate()'s return code.

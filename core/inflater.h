@@ -1,5 +1,11 @@
 // Raw deflate (RFC 1951) decoding of one zip member, pulling its compressed
-// bytes from the archive with pread.
+// bytes from the archive with pread, with access points for random access.
+//
+// Random access follows zlib's examples/zran.c: while a member is inflated
+// from its start, an access point is kept at some deflate block boundaries:
+// the uncompressed offset, the compressed bit position and the 32 KiB of
+// output before it. Decoding can later restart at any access point rather
+// than at the start of the stream (inflatePrime + inflateSetDictionary).
 #ifndef NPZFS_CORE_INFLATER_H_
 #define NPZFS_CORE_INFLATER_H_
 
@@ -23,32 +29,94 @@ struct DeflateSpan {
   uint64_t out_size = 0;   // declared uncompressed size
 };
 
-// Inflates one member from its start, forward only. Enforces the declared
-// size: a stream that ends before out_size bytes, or goes on past them, is
-// kCorrupt. One per user; not thread-safe. `src` must outlive it.
-class RawInflater {
+// The largest distance a deflate match reaches back: what an access point
+// keeps of the output before it.
+inline constexpr size_t kDeflateWindow = 32 << 10;
+
+// A place in a deflate stream where decoding can start. The default value
+// is the start of the stream. Immutable once made; shared between threads
+// through shared_ptr<const AccessPoint>.
+struct AccessPoint {
+  uint64_t out = 0;  // uncompressed offset of a block start
+  uint64_t in = 0;   // first compressed byte wholly after that start,
+                     // relative to the stream's first byte
+  int bits = 0;      // 0-7: how many high bits of byte in - 1 belong to the block
+  uint32_t crc = 0;  // CRC-32 of the output before `out`
+  // The last min(out, 32 KiB) bytes of output before `out`.
+  std::vector<std::byte> window;
+
+  // Memory held, for budgets.
+  size_t bytes() const { return sizeof(AccessPoint) + window.capacity(); }
+};
+
+// Decides where an engine that can stop at block boundaries records access
+// points, and receives them. Called by the engine's user thread only.
+class PointSink {
+ public:
+  virtual ~PointSink() = default;
+  // Whether to record a point at the block boundary at output offset `out`.
+  virtual bool WantsPoint(uint64_t out) = 0;
+  virtual void AddPoint(AccessPoint point) = 0;
+};
+
+// Forward decoding of one member's content, restartable at access points.
+// This is the engine interface of the read path: zlib (RawInflater) now;
+// an engine that only resumes at points made by zlib (ISA-L, whose igzip
+// can be primed through read_in) can implement it too.
+//
+// Implementations enforce the declared size: a stream that ends before it,
+// or goes on past it, is kCorrupt. One per user; not thread-safe.
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+
+  // Restarts decoding at `point` (AccessPoint{} is the stream start).
+  // Errors: kIo, kCorrupt (the point lies outside the stream);
+  // kUnsupported when the engine cannot start there.
+  virtual Result<void> Seek(const AccessPoint& point) = 0;
+
+  // Uncompressed bytes before the next one Read() produces.
+  virtual uint64_t position() const = 0;
+
+  // Produces the next min(out.size(), size - position()) bytes. When that
+  // reaches the declared size, also checks that the stream ends exactly
+  // there. Errors: kCorrupt (bad data, early end, too long), kIo.
+  virtual Result<size_t> Read(std::span<std::byte> out) = 0;
+};
+
+// zlib's inflate over one member. `src` must outlive it.
+class RawInflater final : public Decoder {
  public:
   RawInflater(const ByteSource& src, DeflateSpan span, std::string member);
-  ~RawInflater();
+  ~RawInflater() override;
   RawInflater(const RawInflater&) = delete;
   RawInflater& operator=(const RawInflater&) = delete;
 
   // Back to the start of the stream.
   void Restart();
 
-  // Uncompressed bytes produced so far.
-  uint64_t position() const { return out_pos_; }
+  Result<void> Seek(const AccessPoint& point) override;
+  uint64_t position() const override { return out_pos_; }
+  Result<size_t> Read(std::span<std::byte> out) override;
 
-  // Produces the next min(out.size(), out_size - position()) bytes. When
-  // that reaches out_size, also checks that the stream ends exactly there.
-  // Errors: kCorrupt (bad data, early end, too long), kIo.
-  Result<size_t> Read(std::span<std::byte> out);
+  // While set, Read() stops at every deflate block boundary (Z_BLOCK) and
+  // offers it to `sink` (which must outlive its use here); nullptr stops
+  // that. A point's crc is the running CRC-32 (see set_track_crc), so it
+  // is only meaningful when that is on.
+  void set_point_sink(PointSink* sink) { sink_ = sink; }
+
+  // Keeps a running CRC-32 of the output from the start (or from the point
+  // Seek() went to, which carries its own). Off by default: it costs ~10 %
+  // of inflate time, and only a decoder that reaches the end needs it.
+  void set_track_crc(bool on) { track_crc_ = on; }
+  uint32_t crc() const { return crc_; }
 
  private:
   Result<void> Refill();
   Result<void> ExpectEnd();
   Result<void> Step();
   Result<void> Check(int rc);
+  void AtBoundary();
   Error CorruptAt(const std::string& what) const;
 
   const ByteSource& src_;
@@ -56,9 +124,12 @@ class RawInflater {
   std::string member_;
   z_stream zs_{};
   std::vector<std::byte> in_buf_;
-  uint64_t in_pos_ = 0;   // compressed bytes fetched so far
+  uint64_t in_pos_ = 0;  // compressed bytes fetched so far
   uint64_t out_pos_ = 0;
   bool stream_end_ = false;
+  PointSink* sink_ = nullptr;
+  bool track_crc_ = false;
+  uint32_t crc_ = 0;
 };
 
 }  // namespace npzfs::core

@@ -76,6 +76,27 @@ struct NpyHeader {
 // (title, name) pairs, '' padding fields). Rejects negative or overflowing
 // shapes, shape x itemsize overflow, and header text that is not valid
 // latin-1/UTF-8 for its version.
+//
+// Details, each checked against numpy 1.24:
+// - The padding and final '\n' are optional (numpy does not require them).
+// - The literal grammar is ast.literal_eval's for str (all quote forms,
+//   u/r prefixes, escapes, adjacent literals), int (decimal, 0x/0o/0b, '_',
+//   one unary sign), True/False/None, tuple, list and dict, with comments
+//   and line continuations. Floats, bytes, sets, names and operators are
+//   kCorrupt. Ints beyond +-(2**63 - 1) are kCorrupt. A repeated dict key
+//   keeps its last value, as in Python. Nesting deeper than 64 is kCorrupt.
+// - Sizes (element count, itemsizes, data size) must fit in int64, numpy's
+//   npy_intp; a 0 dimension does not excuse the others from that check.
+// - kUnsupported: a typestr outside numpy's own spelling ('float32', '<f'),
+//   a top-level (base, shape) descr (numpy cannot load such a file), a dict
+//   descr, non-str field titles, (base, dtype) union forms, and \N{name}
+//   escapes. '<f12' and '<c24' (32-bit x86 long double) are accepted.
+// - descr_repr follows CPython's repr(), except that unassigned code points
+//   are treated as printable (CPython escapes them).
+// Error messages name the problem and its byte offset from the start of the
+// .npy: "npy header: expected ':' after key, found ',' at byte 18".
+// Memory: the parse tree takes up to ~50 bytes per header byte, so callers
+// reading untrusted archives should bound header_len before reading it.
 Result<NpyHeader> ParseNpyHeader(std::span<const std::byte> bytes);
 
 }  // namespace npzfs::core

@@ -133,6 +133,19 @@ def make(outdir, kind):
         open(path, "wb").write(data)
     elif kind == "empty":
         np.savez(path)
+    elif kind == "zero_size":
+        # Members of 0 bytes: stored, and deflated (a deflate stream still).
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("stored.bin", b"")
+            z.writestr("deflated.bin", b"", compress_type=zipfile.ZIP_DEFLATED)
+            z.writestr("x.npy", npy_bytes(np.arange(3)), compress_type=zipfile.ZIP_DEFLATED)
+    elif kind == "big":
+        # 64 MiB of float32 that deflates about 4:1 (INFLATE.md's "smooth"),
+        # plus a small member. Not in STANDARD: slow to make.
+        t = np.arange(16 << 20, dtype=np.float64)
+        x = 20 * np.sin(t / 5000) + 5 * np.sin(t / 377) + np.random.default_rng(3).standard_normal(t.size)
+        x = (np.round(x * 4) / 4).astype(np.float32)
+        np.savez_compressed(path, big=x, small=arrays["f8"])
     else:
         raise SystemExit("unknown kind " + kind)
     return path

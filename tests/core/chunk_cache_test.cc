@@ -1,0 +1,76 @@
+#include "core/chunk_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace npzfs::core {
+namespace {
+
+ChunkRef MakeChunk(size_t size, char fill) {
+  auto c = std::make_shared<Chunk>(size);
+  std::memset(c->mutable_bytes().data(), fill, size);
+  return c;
+}
+
+TEST(ChunkCacheTest, EvictsTheLeastRecentlyUsedPastCapacity) {
+  ChunkCache cache(300);
+  cache.Insert({0, 0}, MakeChunk(100, 'a'));
+  cache.Insert({0, 1}, MakeChunk(100, 'b'));
+  cache.Insert({1, 0}, MakeChunk(100, 'c'));
+  ASSERT_TRUE(cache.Lookup({0, 0}));  // now {0, 1} is the oldest
+  cache.Insert({1, 1}, MakeChunk(100, 'd'));
+  EXPECT_FALSE(cache.Contains({0, 1}));
+  EXPECT_TRUE(cache.Contains({0, 0}));
+  EXPECT_TRUE(cache.Contains({1, 0}));
+  EXPECT_TRUE(cache.Contains({1, 1}));
+  const ChunkCacheStats s = cache.stats();
+  EXPECT_EQ(s.bytes, 300u);
+  EXPECT_EQ(s.chunks, 3u);
+  EXPECT_EQ(s.evictions, 1u);
+  EXPECT_EQ(s.hits, 1u);
+}
+
+TEST(ChunkCacheTest, EvictedChunkHeldByAReaderStaysValid) {
+  ChunkCache cache(100);
+  cache.Insert({0, 0}, MakeChunk(100, 'x'));
+  ChunkRef held = cache.Lookup({0, 0});
+  cache.Insert({0, 1}, MakeChunk(100, 'y'));
+  EXPECT_FALSE(cache.Contains({0, 0}));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(static_cast<char>(held->bytes()[99]), 'x');
+}
+
+TEST(ChunkCacheTest, KeepsTheFirstChunkOfAKeyAndNothingTooLarge) {
+  ChunkCache cache(100);
+  cache.Insert({0, 0}, MakeChunk(10, 'a'));
+  cache.Insert({0, 0}, MakeChunk(10, 'b'));
+  EXPECT_EQ(static_cast<char>(cache.Lookup({0, 0})->bytes()[0]), 'a');
+  cache.Insert({0, 1}, MakeChunk(101, 'c'));
+  EXPECT_FALSE(cache.Contains({0, 1}));
+  EXPECT_TRUE(cache.Contains({0, 0}));
+  EXPECT_FALSE(cache.Lookup({5, 5}));
+  EXPECT_EQ(cache.stats().misses, 1u);
+}
+
+TEST(ChunkCacheTest, ZeroCapacityKeepsNothing) {
+  ChunkCache cache(0);
+  cache.Insert({0, 0}, MakeChunk(1, 'a'));
+  EXPECT_FALSE(cache.Contains({0, 0}));
+  EXPECT_EQ(cache.stats().bytes, 0u);
+}
+
+TEST(ChunkCacheTest, EraseMemberDropsOnlyThatMember) {
+  ChunkCache cache(1000);
+  cache.Insert({0, 0}, MakeChunk(10, 'a'));
+  cache.Insert({1, 0}, MakeChunk(10, 'b'));
+  cache.Insert({1, 7}, MakeChunk(10, 'c'));
+  cache.EraseMember(1);
+  EXPECT_TRUE(cache.Contains({0, 0}));
+  EXPECT_FALSE(cache.Contains({1, 0}));
+  EXPECT_FALSE(cache.Contains({1, 7}));
+  EXPECT_EQ(cache.stats().bytes, 10u);
+}
+
+}  // namespace
+}  // namespace npzfs::core

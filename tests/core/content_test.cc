@@ -1,0 +1,513 @@
+#include "core/content.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "core/archive.h"
+#include "core/member_reader.h"
+#include "tests/support/test_support.h"
+#include "tests/support/zip_patch.h"
+
+namespace npzfs::core {
+namespace {
+
+using testing::ReadFile;
+using testing::StandardArchive;
+using testing::ZipfileDump;
+
+// Archives too slow to make for every test process (make_npz.py KIND),
+// made once per build directory; returns the path of KIND.npz. Bump the
+// version when make_npz.py changes what KIND makes.
+std::string CachedArchive(const std::string& kind) {
+  namespace fs = std::filesystem;
+  const std::string dir = std::string(NPZFS_TEST_DATA_DIR) + "/v1";
+  const std::string path = dir + "/" + kind + ".npz";
+  if (fs::exists(path)) return path;
+  fs::create_directories(dir);
+  // Made aside and renamed, so that test processes running at once never
+  // see half a file.
+  const std::string tmp = dir + "/tmp." + std::to_string(::getpid());
+  std::string out;
+  if (testing::RunMakeNpz({tmp, kind}, &out) != 0) ADD_FAILURE() << out;
+  fs::rename(tmp + "/" + kind + ".npz", path);
+  fs::remove_all(tmp);
+  return path;
+}
+
+std::unique_ptr<Archive> OpenBytes(std::string bytes) {
+  auto a = Archive::FromSource(std::make_unique<MemorySource>(std::move(bytes), "test.npz"));
+  EXPECT_TRUE(a) << a.error().message;
+  return a ? std::move(*a) : nullptr;
+}
+
+std::unique_ptr<Archive> OpenPath(const std::string& path) {
+  auto a = Archive::Open(path);
+  EXPECT_TRUE(a) << a.error().message;
+  return a ? std::move(*a) : nullptr;
+}
+
+size_t IndexOf(const Archive& a, std::string_view name) {
+  for (size_t i = 0; i < a.entries().size(); ++i) {
+    if (a.entries()[i].name == name) return i;
+  }
+  ADD_FAILURE() << "no member " << name;
+  return 0;
+}
+
+Result<std::string> ReadRange(Content& c, size_t member, uint64_t offset, size_t n,
+                              bool* already_reported = nullptr) {
+  std::string out(n, '\0');
+  auto got = c.Read(member, offset, std::span(reinterpret_cast<std::byte*>(out.data()), n),
+                    already_reported);
+  if (!got) return Fail(std::move(got).error());
+  out.resize(*got);
+  return out;
+}
+
+Result<std::string> ReadAll(Content& c, size_t member, size_t piece = 128 << 10) {
+  std::string all;
+  for (;;) {
+    auto part = ReadRange(c, member, all.size(), piece);
+    if (!part) return part;
+    if (part->empty()) return all;
+    all += *part;
+  }
+}
+
+// The big member of make_npz.py's "big" archive (64 MiB, ~4:1) and its
+// bytes as Python's zipfile reads them.
+struct Big {
+  std::unique_ptr<Archive> archive;
+  size_t index = 0;
+  std::string want;
+};
+
+const Big& BigMember() {
+  static const Big* big = [] {
+    auto* b = new Big;
+    const std::string path = CachedArchive("big");
+    b->archive = OpenPath(path);
+    b->index = IndexOf(*b->archive, "big.npy");
+    b->want = ReadFile(ZipfileDump(path) + "/" + std::to_string(b->index) + ".bin");
+    return b;
+  }();
+  return *big;
+}
+
+// Small chunks and spans, so that small members have many of both.
+ContentOptions Small(uint64_t cache_size = 1 << 20) {
+  ContentOptions o;
+  o.chunk_size = 16 << 10;
+  o.span = 64 << 10;
+  o.cache_size = cache_size;
+  return o;
+}
+
+// The largest distance from an access point to the next (or to the end).
+uint64_t MaxGap(const std::vector<uint64_t>& points, uint64_t size) {
+  uint64_t gap = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    gap = std::max(gap, (i + 1 < points.size() ? points[i + 1] : size) - points[i]);
+  }
+  return gap;
+}
+
+// Every byte of every member, read tail first, then at random offsets, then
+// front to back, equals what Python's zipfile reads; members it cannot read
+// fail here too.
+TEST(ContentTest, EveryMemberEqualsZipfile) {
+  for (const char* kind : {"stored", "compressed", "descriptor_compressed", "nonnpy", "bzip2",
+                           "lzma", "prefix", "encrypted"}) {
+    SCOPED_TRACE(kind);
+    const std::string path = StandardArchive(kind);
+    const std::string dump = ZipfileDump(path);
+    auto archive = OpenPath(path);
+    ASSERT_TRUE(archive);
+    ContentOptions o = Small();
+    o.chunk_size = 4096;
+    o.span = 8192;
+    Content content(*archive, o);
+    std::mt19937_64 rng(7);
+    for (size_t i = 0; i < archive->entries().size(); ++i) {
+      const ZipEntry& e = archive->entries()[i];
+      SCOPED_TRACE(e.name);
+      if (e.is_directory) continue;
+      const std::string bin = dump + "/" + std::to_string(i) + ".bin";
+      if (!std::filesystem::exists(bin) || !CheckReadable(e)) {
+        EXPECT_FALSE(ReadAll(content, i)) << "zipfile could not read it, we could";
+        continue;
+      }
+      const std::string want = ReadFile(bin);
+      if (want.size() > 10) {
+        auto tail = ReadRange(content, i, want.size() - 10, 100);
+        ASSERT_TRUE(tail) << tail.error().message;
+        EXPECT_EQ(*tail, want.substr(want.size() - 10));
+      }
+      for (int k = 0; k < 20; ++k) {
+        const uint64_t off = want.empty() ? 0 : rng() % want.size();
+        const size_t len = rng() % 70'000;
+        auto got = ReadRange(content, i, off, len);
+        ASSERT_TRUE(got) << got.error().message;
+        ASSERT_EQ(*got, want.substr(off, len)) << "offset " << off << " length " << len;
+      }
+      auto all = ReadAll(content, i, 10'000);
+      ASSERT_TRUE(all) << all.error().message;
+      ASSERT_EQ(*all, want);
+      auto past = ReadRange(content, i, want.size() + 5, 10);
+      ASSERT_TRUE(past);
+      EXPECT_TRUE(past->empty());
+    }
+  }
+}
+
+TEST(ContentTest, ZeroSizeMembersReadEmpty) {
+  auto a = OpenPath(CachedArchive("zero_size"));
+  ASSERT_TRUE(a);
+  Content content(*a);
+  for (const char* name : {"stored.bin", "deflated.bin"}) {
+    SCOPED_TRACE(name);
+    for (int k = 0; k < 2; ++k) {
+      auto got = ReadRange(content, IndexOf(*a, name), 0, 10);
+      ASSERT_TRUE(got) << got.error().message;
+      EXPECT_TRUE(got->empty());
+    }
+  }
+}
+
+TEST(ContentTest, RandomOffsetsBackwardSeeksAndTailFirst) {
+  const Big& big = BigMember();
+  Content content(*big.archive, Small());
+  const std::string& want = big.want;
+  // The tail first: one pass over the whole member.
+  auto tail = ReadRange(content, big.index, want.size() - 5000, 8192);
+  ASSERT_TRUE(tail) << tail.error().message;
+  EXPECT_EQ(*tail, want.substr(want.size() - 5000));
+  std::mt19937_64 rng(3);
+  uint64_t off = want.size() / 2;
+  for (int k = 0; k < 300; ++k) {
+    // Alternately far random offsets and short steps backwards.
+    off = k % 2 ? rng() % want.size() : off - std::min<uint64_t>(off, rng() % 100'000);
+    const size_t len = 1 + rng() % 200'000;
+    auto got = ReadRange(content, big.index, off, len);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(*got, want.substr(off, len)) << "offset " << off << " length " << len;
+  }
+}
+
+TEST(ContentTest, CacheMuchSmallerThanTheMemberStillGivesTheBytes) {
+  const Big& big = BigMember();
+  for (uint64_t cache : {uint64_t{0}, uint64_t{64} << 10}) {
+    SCOPED_TRACE(cache);
+    Content content(*big.archive, Small(cache));
+    auto all = ReadAll(content, big.index, 100'000);
+    ASSERT_TRUE(all) << all.error().message;
+    ASSERT_TRUE(*all == big.want);
+    std::mt19937_64 rng(5);
+    for (int k = 0; k < 50; ++k) {
+      const uint64_t off = rng() % big.want.size();
+      auto got = ReadRange(content, big.index, off, 50'000);
+      ASSERT_TRUE(got) << got.error().message;
+      ASSERT_EQ(*got, big.want.substr(off, 50'000)) << "offset " << off;
+    }
+    EXPECT_LE(content.stats().cache.bytes, cache);
+  }
+}
+
+// Eight threads read one member at once, each in its own pattern, with a
+// cache far smaller than the member: every byte right.
+TEST(ContentTest, ManyThreadsReadOneMember) {
+  const Big& big = BigMember();
+  Content content(*big.archive, Small(2 << 20));
+  const std::string& want = big.want;
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      // Half read forward from different places, half jump around.
+      uint64_t off = t * (want.size() / 8);
+      for (int k = 0; k < 150; ++k) {
+        const size_t len = 1 + rng() % 150'000;
+        off = t % 2 ? rng() % want.size() : (off + len) % want.size();
+        auto got = ReadRange(content, big.index, off, len);
+        if (!got || *got != want.substr(off, len)) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// Readers of other members are not held up, and they read right while one
+// member is read by many.
+TEST(ContentTest, ManyThreadsReadManyMembers) {
+  const std::string path = StandardArchive("compressed");
+  const std::string dump = ZipfileDump(path);
+  auto a = OpenPath(path);
+  ASSERT_TRUE(a);
+  ContentOptions o = Small(64 << 10);
+  o.chunk_size = 4096;
+  o.span = 8192;
+  o.max_idle_decoders = 3;
+  Content content(*a, o);
+  std::vector<std::string> want(a->entries().size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    want[i] = ReadFile(dump + "/" + std::to_string(i) + ".bin");
+  }
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      for (int k = 0; k < 400; ++k) {
+        const size_t i = t < 3 ? IndexOf(*a, "large.npy") : rng() % want.size();
+        if (want[i].empty()) continue;
+        const uint64_t off = rng() % want[i].size();
+        const size_t len = 1 + rng() % 20'000;
+        auto got = ReadRange(content, i, off, len);
+        if (!got || *got != want[i].substr(off, len)) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(content.stats().idle_decoders, 3u);
+}
+
+// Threads that ask for one region at once, before anything is decoded:
+// the member is decoded once up to the end of that region.
+TEST(ContentTest, RegionReadConcurrentlyAtTheFrontierIsDecodedOnce) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(64 << 20);
+  Content content(*big.archive, o);
+  const uint64_t off = 10 << 20, len = 1 << 20;
+  std::atomic<int> ready{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      ++ready;
+      while (ready.load() < 8) std::this_thread::yield();
+      auto got = ReadRange(content, big.index, off, len);
+      if (!got || *got != big.want.substr(off, len)) ++bad;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(content.stats().bytes_decoded, off + len);
+}
+
+// Behind the frontier, with the region long evicted: threads reading it at
+// once decode it once, from one access point.
+TEST(ContentTest, RegionReadConcurrentlyBehindTheFrontierIsDecodedOnce) {
+  const Big& big = BigMember();
+  const ContentOptions o = Small(1 << 20);
+  Content content(*big.archive, o);
+  ASSERT_TRUE(ReadAll(content, big.index));
+  const uint64_t max_gap = MaxGap(content.AccessPointOffsets(big.index), big.want.size());
+  const uint64_t off = (20 << 20) + 1000, len = 4096;
+  const ContentStats before = content.stats();
+  std::atomic<int> ready{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      ++ready;
+      while (ready.load() < 8) std::this_thread::yield();
+      auto got = ReadRange(content, big.index, off, len);
+      if (!got || *got != big.want.substr(off, len)) ++bad;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  const ContentStats after = content.stats();
+  EXPECT_LE(after.bytes_decoded - before.bytes_decoded, max_gap + o.chunk_size);
+  EXPECT_EQ(after.resumes - before.resumes, 1u);
+}
+
+// After the first pass, any read decodes at most from the access point
+// before it to the end of its chunk: one span, not the member's start.
+TEST(ContentTest, RandomReadAfterTheFirstPassDecodesAtMostOneSpan) {
+  const Big& big = BigMember();
+  const ContentOptions o = Small(256 << 10);
+  Content content(*big.archive, o);
+  ASSERT_TRUE(ReadRange(content, big.index, big.want.size() - 1, 1));
+  const auto points = content.AccessPointOffsets(big.index);
+  const uint64_t max_gap = MaxGap(points, big.want.size());
+  EXPECT_GE(points.size(), big.want.size() / (o.span + (1 << 20)));
+  EXPECT_LT(max_gap, o.span + (1 << 20));  // a span plus at most one deflate block
+  std::mt19937_64 rng(11);
+  for (int k = 0; k < 100; ++k) {
+    const uint64_t off = rng() % big.want.size();
+    const uint64_t before = content.stats().bytes_decoded;
+    auto got = ReadRange(content, big.index, off, 4096);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(*got, big.want.substr(off, 4096));
+    const uint64_t decoded = content.stats().bytes_decoded - before;
+    // Two chunks when the 4 KiB straddle a chunk boundary.
+    EXPECT_LE(decoded, max_gap + 2 * o.chunk_size) << "offset " << off;
+  }
+}
+
+TEST(ContentTest, AccessPointBudgetThinsPointsAndReadsStayRight) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(256 << 10);
+  o.access_point_budget = 40 * (kDeflateWindow + 256);
+  Content content(*big.archive, o);
+  auto all = ReadAll(content, big.index);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_TRUE(*all == big.want);
+  const ContentStats s = content.stats();
+  EXPECT_LE(s.access_point_bytes, o.access_point_budget);
+  const auto points = content.AccessPointOffsets(big.index);
+  EXPECT_GE(points.size(), 10u);
+  EXPECT_GT(MaxGap(points, big.want.size()), 4 * o.span);  // thinned
+  std::mt19937_64 rng(13);
+  for (int k = 0; k < 30; ++k) {
+    const uint64_t off = rng() % big.want.size();
+    auto got = ReadRange(content, big.index, off, 10'000);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(*got, big.want.substr(off, 10'000));
+  }
+}
+
+// A CRC-32 mismatch fails the read that completes the member and every
+// later read, reported once; the other members stay readable.
+TEST(ContentTest, CrcMismatchFailsThatReadAndEveryLaterRead) {
+  struct Case {
+    const char* kind;
+    const char* member;
+  };
+  for (const Case& c : {Case{"compressed", "large.npy"}, Case{"stored", "large.npy"},
+                        Case{"bzip2", "x.npy"}}) {
+    SCOPED_TRACE(c.kind);
+    std::string bytes = ReadFile(StandardArchive(c.kind));
+    testing::PatchBoth(bytes, c.member, testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
+    auto a = OpenBytes(bytes);
+    ASSERT_TRUE(a);
+    ContentOptions o = Small();
+    o.chunk_size = 4096;
+    Content content(*a, o);
+    const size_t i = IndexOf(*a, c.member);
+    const uint64_t size = a->entries()[i].size;
+    // Every byte but the first 1000, backwards; then the rest completes it.
+    for (uint64_t end = size; end > 1000; end -= std::min<uint64_t>(end - 1000, 30'000)) {
+      const uint64_t begin = end - std::min<uint64_t>(end - 1000, 30'000);
+      auto part = ReadRange(content, i, begin, end - begin);
+      // A decoded member is checked as soon as its end is decoded.
+      if (std::string(c.kind) != "stored") {
+        ASSERT_FALSE(part);
+        break;
+      }
+      ASSERT_TRUE(part) << part.error().message;
+    }
+    bool reported = true;
+    auto last = ReadRange(content, i, 0, 1000, &reported);
+    ASSERT_FALSE(last);
+    EXPECT_EQ(last.error().code, Errc::kCorrupt);
+    // libzip words its own check "CRC error".
+    EXPECT_EQ(last.error().message.rfind(std::string(c.member) + ": CRC", 0), 0u)
+        << last.error().message;
+    if (std::string(c.kind) == "stored") {
+      EXPECT_FALSE(reported);
+    }
+    auto again = ReadRange(content, i, 0, 10, &reported);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::kCorrupt);
+    EXPECT_TRUE(reported);
+    for (size_t j = 0; j < a->entries().size(); ++j) {
+      if (j != i && !a->entries()[j].is_directory) {
+        auto other = ReadAll(content, j);
+        EXPECT_TRUE(other) << a->entries()[j].name << ": " << other.error().message;
+      }
+    }
+  }
+}
+
+TEST(ContentTest, CrcMismatchIsReportedOnceToTheReadThatFindsIt) {
+  std::string bytes = ReadFile(StandardArchive("compressed"));
+  testing::PatchBoth(bytes, "f8.npy", testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
+  auto a = OpenBytes(bytes);
+  ASSERT_TRUE(a);
+  Content content(*a);
+  const size_t i = IndexOf(*a, "f8.npy");
+  bool reported = true;
+  auto first = ReadRange(content, i, 0, 100, &reported);
+  ASSERT_FALSE(first);
+  EXPECT_FALSE(reported);
+  EXPECT_EQ(first.error().message.rfind("f8.npy: CRC-32 mismatch", 0), 0u);
+  auto second = ReadRange(content, i, 0, 100, &reported);
+  ASSERT_FALSE(second);
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(second.error().message, first.error().message);
+}
+
+// A flipped bit anywhere in a deflate member fails with kCorrupt naming the
+// member (and the offset, when inflate finds it); never are other bytes
+// returned. Other members still read.
+TEST(ContentTest, CorruptStreamFailsTheMemberOnly) {
+  const std::string good = ReadFile(StandardArchive("compressed"));
+  auto ref = OpenBytes(good);
+  ASSERT_TRUE(ref);
+  const size_t i = IndexOf(*ref, "large.npy");
+  const size_t other = IndexOf(*ref, "f4.npy");
+  const ZipEntry& e = ref->entries()[i];
+  std::mt19937 rng(1);
+  int with_offset = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    std::string bytes = good;
+    const size_t at = e.data_offset + rng() % e.compressed_size;
+    bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+    auto a = OpenBytes(bytes);
+    ASSERT_TRUE(a);
+    Content content(*a, Small());
+    auto all = ReadAll(content, i, 50'000);
+    ASSERT_FALSE(all) << "flip at " << at << " returned data";
+    EXPECT_EQ(all.error().code, Errc::kCorrupt);
+    EXPECT_EQ(all.error().message.rfind("large.npy: ", 0), 0u) << all.error().message;
+    with_offset += all.error().message.find("uncompressed offset") != std::string::npos;
+    auto again = ReadRange(content, i, 0, 10);
+    EXPECT_FALSE(again);
+    auto fine = ReadAll(content, other);
+    ASSERT_TRUE(fine) << fine.error().message;
+  }
+  EXPECT_GT(with_offset, 0);
+}
+
+TEST(ContentTest, UnsupportedMembersFailAndAreReportedOnce) {
+  auto a = OpenPath(StandardArchive("lzma"));
+  ASSERT_TRUE(a);
+  Content content(*a);
+  bool reported = true;
+  auto x = ReadRange(content, IndexOf(*a, "x.npy"), 0, 10, &reported);
+  ASSERT_FALSE(x);
+  EXPECT_EQ(x.error().code, Errc::kUnsupported);
+  EXPECT_FALSE(reported);
+  x = ReadRange(content, IndexOf(*a, "x.npy"), 0, 10, &reported);
+  ASSERT_FALSE(x);
+  EXPECT_TRUE(reported);
+  EXPECT_TRUE(ReadAll(content, IndexOf(*a, "y.npy")));
+}
+
+TEST(ContentTest, SequentialReadsDecodeEachByteOnce) {
+  const Big& big = BigMember();
+  const ContentOptions o = Small(1 << 20);
+  Content content(*big.archive, o);
+  ASSERT_TRUE(ReadAll(content, big.index));
+  EXPECT_EQ(content.stats().bytes_decoded, big.want.size());
+  // A second pass, the cache long evicted: one resume, then one decoder
+  // goes on.
+  const ContentStats before = content.stats();
+  auto all = ReadAll(content, big.index, 100'000);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(*all == big.want);
+  const ContentStats after = content.stats();
+  EXPECT_LE(after.bytes_decoded - before.bytes_decoded, big.want.size());
+}
+
+}  // namespace
+}  // namespace npzfs::core

@@ -1,0 +1,224 @@
+// libFuzzer target: the member readers (stored, deflate, bzip2 through
+// libzip) and ReadNpyHeader over an archive made of arbitrary bytes.
+//
+// For each member (the first kMaxMembers) the target reads the whole member
+// front to back in pieces, then a few ranges at offsets derived from the
+// input, with the same reader and with a fresh one, and checks the
+// MemberReader contract: a read returns exactly min(asked, size - offset)
+// bytes or an error, never more than asked or past the declared size; a
+// member read through succeeds only with the declared size and CRC-32;
+// stored members are the archive's bytes; any two successful reads agree on
+// every byte they share.
+//
+// Work is bounded per input: the readers stop at declared sizes, and the
+// target asks for at most kBudget bytes of member content in all (counting
+// what a decoder must produce to reach an offset), so zip bombs cost time
+// proportional to kBudget, not to what they claim.
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/archive.h"
+#include "core/byte_source.h"
+#include "core/text.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace npzfs::core {
+namespace {
+
+constexpr size_t kMaxMembers = 16;
+constexpr size_t kMaxHeaderReads = 4;
+constexpr uint64_t kBudget = 8 << 20;
+constexpr size_t kMaxPiece = 64 << 10;
+constexpr int kRanges = 3;
+
+// A small deterministic generator seeded from the input, so that a crash
+// replays exactly (splitmix64).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  }
+  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
+
+ private:
+  uint64_t state_;
+};
+
+uint64_t Fnv1a(const uint8_t* data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325;
+  for (size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 0x100000001b3;
+  return h;
+}
+
+bool OneLine(const Error& e) {
+  return !e.message.empty() && e.message.find('\n') == std::string::npos &&
+         IsValidUtf8(e.message);
+}
+
+// Errors a reader over memory may give: never kIo (memory cannot fail).
+void CheckReadError(const Error& e) {
+  FUZZ_CHECK(e.code == Errc::kCorrupt);
+  FUZZ_CHECK(OneLine(e));
+}
+
+// What one member's reads have shown so far.
+struct Seen {
+  std::string prefix;     // bytes [0, prefix.size()) as read front to back
+  bool complete = false;  // prefix is the whole member
+};
+
+class MemberChecker {
+ public:
+  MemberChecker(const Archive& archive, std::string_view bytes, Rng& rng, uint64_t& budget)
+      : archive_(archive), bytes_(bytes), rng_(rng), budget_(budget) {}
+
+  void Check(size_t i) {
+    const ZipEntry& e = archive_.entries()[i];
+    auto reader = archive_.OpenReader(i);
+    if (!reader) {
+      const Error& err = reader.error();
+      FUZZ_CHECK(err.code == Errc::kCorrupt || err.code == Errc::kUnsupported ||
+                 err.code == Errc::kInvalidArgument);
+      FUZZ_CHECK(OneLine(err));
+      FUZZ_CHECK(err.code != Errc::kInvalidArgument || e.is_directory);
+      return;
+    }
+    FUZZ_CHECK(e.local_error.empty() && !e.encrypted);
+    Seen seen = ReadThrough(e, **reader);
+    for (int k = 0; k < kRanges && budget_ > 0; ++k) ReadRange(i, e, **reader, seen);
+    if (headers_ < kMaxHeaderReads) {
+      ++headers_;
+      CheckHeader(i, e, seen);
+    }
+  }
+
+ private:
+  size_t Piece() {
+    // Mostly large pieces, sometimes tiny ones (every boundary matters).
+    const size_t piece = rng_.Below(4) == 0 ? 1 + rng_.Below(17) : 1 + rng_.Below(kMaxPiece);
+    return static_cast<size_t>(std::min<uint64_t>(piece, budget_));
+  }
+
+  // Reads [offset, offset + n); checks the count contract.
+  Result<std::string> Read(MemberReader& r, const ZipEntry& e, uint64_t offset, size_t n) {
+    std::string out(n, '\xa5');
+    auto got = r.ReadAt(offset, std::span(reinterpret_cast<std::byte*>(out.data()), n));
+    if (!got) {
+      CheckReadError(got.error());
+      return Fail(std::move(got).error());
+    }
+    const uint64_t left = offset >= e.size ? 0 : e.size - offset;
+    FUZZ_CHECK(*got == std::min<uint64_t>(n, left));
+    out.resize(*got);
+    return out;
+  }
+
+  Seen ReadThrough(const ZipEntry& e, MemberReader& r) {
+    Seen seen;
+    while (budget_ > 0) {
+      const size_t piece = Piece();
+      budget_ -= piece;
+      auto got = Read(r, e, seen.prefix.size(), piece);
+      if (!got) return seen;
+      seen.prefix += *got;
+      if (got->size() < piece) {
+        seen.complete = true;
+        break;
+      }
+    }
+    if (seen.complete) {
+      FUZZ_CHECK(seen.prefix.size() == e.size);
+      const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(seen.prefix.data()),
+                              static_cast<uInt>(seen.prefix.size()));
+      FUZZ_CHECK(crc == e.crc32);
+      if (e.method == kMethodStored) {
+        FUZZ_CHECK(bytes_.substr(e.data_offset, e.size) == seen.prefix);
+      }
+    }
+    return seen;
+  }
+
+  // Bytes read at `offset` agree with those read front to back.
+  static void CheckAgrees(const Seen& seen, uint64_t offset, const std::string& got) {
+    if (offset >= seen.prefix.size()) return;
+    const size_t n = std::min<uint64_t>(got.size(), seen.prefix.size() - offset);
+    FUZZ_CHECK(got.compare(0, n, seen.prefix, offset, n) == 0);
+    if (seen.complete) FUZZ_CHECK(got.size() == n);
+  }
+
+  void ReadRange(size_t i, const ZipEntry& e, MemberReader& r, const Seen& seen) {
+    const uint64_t reach = std::min<uint64_t>(e.size, budget_);
+    const uint64_t offset = rng_.Below(reach + 2);
+    const size_t n = Piece();
+    // A decoder may restart and produce everything before the range.
+    const uint64_t cost = e.method == kMethodStored ? n : offset + n;
+    budget_ -= std::min(budget_, cost);
+    auto first = Read(r, e, offset, n);
+    auto second = Read(r, e, offset, n);
+    if (first) CheckAgrees(seen, offset, *first);
+    if (first && second) FUZZ_CHECK(*first == *second);
+    if (budget_ < cost) return;
+    budget_ -= cost;
+    auto fresh_reader = archive_.OpenReader(i);
+    FUZZ_CHECK(fresh_reader);
+    auto fresh = Read(**fresh_reader, e, offset, n);
+    if (fresh) CheckAgrees(seen, offset, *fresh);
+    if (first && fresh) FUZZ_CHECK(*first == *fresh);
+  }
+
+  // ReadNpyHeader agrees with parsing the bytes read front to back.
+  void CheckHeader(size_t i, const ZipEntry& e, const Seen& seen) {
+    auto h = archive_.ReadNpyHeader(i);
+    if (h) {
+      FUZZ_CHECK(h->data_offset <= e.size && h->data_offset <= kMaxNpyHeaderBytes);
+    } else {
+      FUZZ_CHECK(h.error().code == Errc::kCorrupt || h.error().code == Errc::kUnsupported);
+      FUZZ_CHECK(OneLine(h.error()));
+    }
+    if (!seen.complete) return;
+    const std::span<const std::byte> whole(reinterpret_cast<const std::byte*>(seen.prefix.data()),
+                                           seen.prefix.size());
+    auto direct = ParseNpyHeader(whole);
+    if (h) {
+      FUZZ_CHECK(direct && direct->data_offset == h->data_offset &&
+                 direct->descr_repr == h->descr_repr && direct->shape == h->shape);
+    } else if (direct && direct->data_offset <= kMaxNpyHeaderBytes) {
+      FUZZ_CHECK(false && "ReadNpyHeader failed on a header ParseNpyHeader accepts");
+    }
+  }
+
+  const Archive& archive_;
+  std::string_view bytes_;
+  Rng& rng_;
+  uint64_t& budget_;
+  size_t headers_ = 0;
+};
+
+}  // namespace
+}  // namespace npzfs::core
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace npzfs::core;
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  auto archive = Archive::FromSource(std::make_unique<MemorySource>(bytes, "fuzz.npz"));
+  if (!archive) {
+    FUZZ_CHECK(archive.error().code == Errc::kCorrupt);
+    return 0;
+  }
+  Rng rng(Fnv1a(data, size));
+  uint64_t budget = kBudget;
+  MemberChecker checker(**archive, bytes, rng, budget);
+  const size_t members = std::min((*archive)->entries().size(), kMaxMembers);
+  for (size_t i = 0; i < members && budget > 0; ++i) checker.Check(i);
+  return 0;
+}

@@ -26,7 +26,7 @@ std::string NpzKey(std::string_view name);
 
 // npy headers larger than this are not read (a v2.0 header is at most
 // 4 GiB; numpy itself refuses more than 10,000 characters by default).
-inline constexpr uint64_t kMaxNpyHeaderBytes = 16 << 20;
+inline constexpr uint64_t kMaxNpyHeaderBytes = 1 << 20;
 
 // A member's npy header as far as the tree and the xattrs need it.
 struct ArrayInfo {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -83,11 +84,20 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
   return m;
 }
 
-core::Result<void> CheckMountpoint(const std::string& path) {
+// The mountpoint as an absolute path (the daemon leaves its working
+// directory, and unmounting needs the path), or why it cannot be one.
+core::Result<std::string> CheckMountpoint(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return core::Fail(core::IoError(errno, path));
   if (!S_ISDIR(st.st_mode)) return core::Fail(core::IoError(ENOTDIR, path));
-  return {};
+  return AbsolutePath(path);
+}
+
+// The loop's status: 0, or the signal that ended it (SIGINT, SIGTERM and
+// SIGHUP unmount cleanly).
+bool CleanEnd(int loop_status) {
+  return loop_status == 0 || loop_status == SIGINT || loop_status == SIGTERM ||
+         loop_status == SIGHUP;
 }
 
 int Main(int argc, char** argv) {
@@ -113,19 +123,20 @@ int Main(int argc, char** argv) {
   }
   auto mounted = Prepare(o);
   if (!mounted) return Fail(kExitArchive, mounted.error().message);
-  if (auto r = CheckMountpoint(o.mountpoint); !r) return Fail(kExitMountpoint, r.error().message);
+  auto mountpoint = CheckMountpoint(o.mountpoint);
+  if (!mountpoint) return Fail(kExitMountpoint, mountpoint.error().message);
 
   auto session = fs::Session::Create(&args, fs::Operations(), (*mounted)->fs.get());
   if (!session) return Fail(kExitUsage, session.error().message);
-  if (auto r = (*session)->Mount(o.mountpoint); !r) return Fail(kExitMount, r.error().message);
+  if (auto r = (*session)->Mount(*mountpoint); !r) return Fail(kExitMount, r.error().message);
   // Returns in the parent only once the mount is live, so that
   // `npzfs a.npz m && ls m` always works.
   fuse_daemonize(o.foreground ? 1 : 0);
   if (!o.foreground) fs::StopLoggingToStderr();
   const int rc = (*session)->Run(o);
   session->reset();  // unmounts
-  spdlog::info("{}: unmounted", o.mountpoint);
-  return rc == 0 ? kExitOk : kExitMount;
+  spdlog::info("{}: unmounted", *mountpoint);
+  return CleanEnd(rc) ? kExitOk : kExitMount;
 }
 
 }  // namespace

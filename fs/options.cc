@@ -167,9 +167,8 @@ core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_arg
   Options o;
   if (auto r = Apply(raw, o); !r) return Fail(std::move(r).error());
 
-  // libfuse's own parser wants the mountpoint as its only positional
-  // argument.
-  if (raw.positional[1]) fuse_opt_add_arg(session_args, raw.positional[1]);
+  // libfuse's parser sees no positional argument: npzfs checks the
+  // mountpoint itself, to say what is wrong in its own words.
   fuse_cmdline_opts cmd{};
   if (fuse_parse_cmdline(session_args, &cmd) != 0) {
     return Fail(Bad("cannot parse the command line"));

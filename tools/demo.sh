@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
-# Builds npzfs and shows what it sees in an archive.
+# Builds npzfs, mounts an archive and shows what it looks like.
 #
-#   tools/demo.sh [ARCHIVE]
-#
-# Without ARCHIVE, a sample archive is generated in build/sample.npz.
+#   tools/demo.sh                      # a generated sample at build/mnt
+#   tools/demo.sh ARCHIVE MOUNTPOINT   # your archive, your mountpoint
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
 
 tools/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target npzinfo >/dev/null
+cmake --build build -j "$(nproc)" --target npzfs npzinfo >/dev/null
+python=$(npzfs_python)
 
 archive=${1:-}
+mnt=${2:-}
 if [[ -z "$archive" ]]; then
   archive=build/sample.npz
-  "$(npzfs_python)" tools/make_sample.py "$archive"
-  echo "Generated sample archive: $archive"
+  "$python" tools/make_sample.py "$archive"
+  echo "Generated a sample archive: $archive"
 fi
-echo "\$ npzinfo $archive"
-build/tools/npzinfo "$archive"
+if [[ -z "$mnt" ]]; then
+  mnt=build/mnt
+fi
+mkdir -p "$mnt"
+if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
+
+run() { echo; echo "\$ $*"; "$@"; }
+run build/tools/npzinfo "$archive"
+run build/fs/npzfs "$archive" "$mnt"
+run ls -l "$mnt" "$mnt/raw"
+first=$(cd "$mnt" && find . -name '*.npy' | sort | head -n 1)
+run getfattr -d "$mnt/${first#./}"
+run "$python" -c "
+import numpy as np, sys
+a = np.load(sys.argv[1], mmap_mode='r')
+print(type(a).__name__, a.dtype, a.shape, 'first values:', a.ravel()[:4])
+" "$mnt/${first#./}"
+echo
+echo "Mounted $archive at $mnt. Unmount with: fusermount3 -u $mnt"

@@ -50,7 +50,7 @@ void WriteFile(const std::string& path, std::string_view bytes) {
   if (!out) ADD_FAILURE() << "cannot write " << path;
 }
 
-int Run(const std::vector<std::string>& argv, std::string* output) {
+int RunCommand(const std::vector<std::string>& argv, std::string* output) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
   posix_spawn_file_actions_t actions;
@@ -82,7 +82,7 @@ int Run(const std::vector<std::string>& argv, std::string* output) {
 int RunMakeNpz(const std::vector<std::string>& args, std::string* output) {
   std::vector<std::string> argv = {NPZFS_PYTHON, NPZFS_TEST_SCRIPTS "/make_npz.py"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, output);
+  return RunCommand(argv, output);
 }
 
 namespace {

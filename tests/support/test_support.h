@@ -31,7 +31,7 @@ void WriteFile(const std::string& path, std::string_view bytes);
 
 // Runs argv[0] with arguments (no shell). Returns the exit status (-1 when it
 // could not run or died of a signal); stdout and stderr go to *output.
-int Run(const std::vector<std::string>& argv, std::string* output = nullptr);
+int RunCommand(const std::vector<std::string>& argv, std::string* output = nullptr);
 
 // Runs tests/support/make_npz.py with the configured Python.
 int RunMakeNpz(const std::vector<std::string>& args, std::string* output = nullptr);

@@ -1,0 +1,139 @@
+#include "fs/options.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "core/xattrs.h"
+#include "fs/errno_map.h"
+
+namespace npzfs::fs {
+namespace {
+
+struct Parsed {
+  explicit Parsed(const std::vector<std::string>& args_in) {
+    std::vector<std::string> argv(args_in.size() + 1, "npzfs");
+    std::copy(args_in.begin(), args_in.end(), argv.begin() + 1);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    fuse_args args;
+    auto o = ParseOptions(static_cast<int>(cargv.size()), cargv.data(), &args);
+    for (int i = 0; i < args.argc; ++i) session_args.emplace_back(args.argv[i]);
+    fuse_opt_free_args(&args);
+    if (o) {
+      options = std::make_unique<Options>(std::move(*o));
+    } else {
+      error = o.error().message;
+    }
+  }
+  std::unique_ptr<Options> options;
+  std::string error;
+  std::vector<std::string> session_args;
+};
+
+Parsed Parse(const std::vector<std::string>& argv) { return Parsed(argv); }
+
+TEST(OptionsTest, ParsesNpzfsOwnOptionsAndKeepsTheRestForLibfuse) {
+  Parsed p = Parse({"-f", "-s", "-o", "cache_size=64M,allow_other,raw_dir=data,uid=7",
+                    "-o", "gid=8,umask=027,log_level=debug,log_file=/tmp/l", "a.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  const Options& o = *p.options;
+  EXPECT_EQ(o.archive, "a.npz");
+  EXPECT_EQ(o.mountpoint, "mnt");
+  EXPECT_EQ(o.content.cache_size, 64u << 20);
+  EXPECT_EQ(o.tree.raw_dir, "data");
+  EXPECT_TRUE(o.tree.raw);
+  EXPECT_EQ(o.uid, 7u);
+  EXPECT_EQ(o.gid, 8u);
+  EXPECT_EQ(o.umask, 027u);
+  EXPECT_EQ(o.log_level, spdlog::level::debug);
+  EXPECT_EQ(o.log_file, "/tmp/l");
+  EXPECT_TRUE(o.foreground);
+  EXPECT_TRUE(o.single_thread);
+  std::string joined;
+  for (const auto& a : p.session_args) joined += a + " ";
+  EXPECT_NE(joined.find("allow_other"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("-oro,default_permissions"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("-osubtype=npzfs"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("-ofsname=a.npz"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("cache_size"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("uid="), std::string::npos) << joined;
+}
+
+TEST(OptionsTest, NorawAndDefaults) {
+  Parsed p = Parse({"-o", "noraw", "a.npz", "mnt"});
+  ASSERT_TRUE(p.options);
+  EXPECT_FALSE(p.options->tree.raw);
+  EXPECT_FALSE(p.options->foreground);
+  EXPECT_FALSE(p.options->uid);
+  EXPECT_EQ(p.options->umask, 0u);
+  EXPECT_EQ(p.options->content.cache_size, core::ContentOptions{}.cache_size);
+}
+
+TEST(OptionsTest, RejectsBadValuesWithOneLine) {
+  struct Case {
+    std::vector<std::string> argv;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"-o", "cache_size=12X", "a", "m"}, "bad value for cache_size: '12X'"},
+           {{"-o", "raw_dir=a/b", "a", "m"}, "bad value for raw_dir: 'a/b' (one file name)"},
+           {{"-o", "raw_dir=..", "a", "m"}, "bad value for raw_dir: '..' (one file name)"},
+           {{"-o", "uid=-1", "a", "m"}, "bad value for uid: '-1'"},
+           {{"-o", "umask=999", "a", "m"}, "bad value for umask: '999'"},
+           {{"a"}, "no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)"},
+           {{}, "no archive given (usage: npzfs ARCHIVE MOUNTPOINT)"},
+           {{"a", "m", "x"}, "too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"},
+       }) {
+    Parsed p = Parse(c.argv);
+    ASSERT_FALSE(p.options) << c.message;
+    EXPECT_EQ(p.error, c.message);
+  }
+}
+
+TEST(OptionsTest, ParseSizeTakesSuffixes) {
+  EXPECT_EQ(*ParseSize("0"), 0u);
+  EXPECT_EQ(*ParseSize("4096"), 4096u);
+  EXPECT_EQ(*ParseSize("1k"), 1024u);
+  EXPECT_EQ(*ParseSize("64M"), 64u << 20);
+  EXPECT_EQ(*ParseSize("2GiB"), 2ull << 30);
+  EXPECT_EQ(*ParseSize("1TB"), 1ull << 40);
+  for (const char* bad : {"", "M", "-1", "1Q", "1MM", "99999999999999999999", "20000000T"}) {
+    EXPECT_FALSE(ParseSize(bad)) << bad;
+  }
+}
+
+TEST(ErrnoMapTest, OneErrnoPerErrorKind) {
+  EXPECT_EQ(ToErrno(core::MakeError(core::Errc::kNotFound, "")), ENOENT);
+  EXPECT_EQ(ToErrno(core::Corrupt("")), EIO);
+  EXPECT_EQ(ToErrno(core::Unsupported("")), ENOTSUP);
+  EXPECT_EQ(ToErrno(core::MakeError(core::Errc::kInvalidArgument, "")), EINVAL);
+  EXPECT_EQ(ToErrno(core::IoError(EACCES, "x")), EACCES);
+  EXPECT_EQ(ToErrno(core::Error{core::Errc::kIo, 0, ""}), EIO);
+}
+
+TEST(XattrsTest, LeavesOutValuesOverTheKernelLimit) {
+  core::ZipEntry e;
+  e.method = 8;
+  e.size = 10;
+  e.compressed_size = 5;
+  e.crc32 = 0xabc;
+  core::NpyHeader h;
+  h.major = 2;
+  h.descr_repr = std::string(70000, 'x');
+  h.shape_repr = "(3,)";
+  h.data_offset = 70016;
+  h.header_text = std::string(69990, 'y');
+  std::vector<std::string> dropped;
+  auto x = core::MemberXattrs(e, &h, &dropped);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"user.npy.descr", "user.npy.header"}));
+  std::map<std::string, std::string> m(x.begin(), x.end());
+  EXPECT_EQ(m.count("user.npy.descr"), 0u);
+  EXPECT_EQ(m["user.npy.shape"], "(3,)");
+  EXPECT_EQ(m["user.npy.version"], "2.0");
+  EXPECT_EQ(m["user.zip.crc32"], "00000abc");
+  EXPECT_EQ(m["user.zip.method"], "deflate");
+}
+
+}  // namespace
+}  // namespace npzfs::fs

@@ -23,6 +23,7 @@ import os
 import struct
 import sys
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -78,10 +79,13 @@ def npy_bytes(arr, version=None):
     return buf.getvalue()
 
 
-def header_and_some_data(npy):
+def header_and_some_data(npy, zero_data=False):
+    """zero_data: for long doubles, whose padding bytes are whatever was in
+    memory (the seeds must not change from run to run)."""
     prefix_len = 10 if npy[6] == 1 else 12
-    header_len = int.from_bytes(npy[8:prefix_len], "little")
-    return npy[:prefix_len + header_len + NPY_DATA_BYTES]
+    end = prefix_len + int.from_bytes(npy[8:prefix_len], "little")
+    data = npy[end:end + NPY_DATA_BYTES]
+    return npy[:end] + (bytes(len(data)) if zero_data else data)
 
 
 def hand_npy(text, major=1, pad_to=64, newline=True):
@@ -100,22 +104,24 @@ def hand_npy(text, major=1, pad_to=64, newline=True):
 def npy_seeds():
     seeds = {}
     for name, arr in sample_arrays().items():
-        seeds["v1-" + name] = header_and_some_data(npy_bytes(arr))
+        seeds["v1-" + name] = header_and_some_data(npy_bytes(arr), "longdouble" in name)
     arrays = sample_arrays()
     for name in ["f4", "structured", "scalar"]:
         seeds["v2-" + name] = header_and_some_data(npy_bytes(arrays[name], (2, 0)))
     unicode_fields = np.zeros(1, dtype=[("\u6e29\u5ea6", "<f4"), ("caf\u00e9", "u1")])
     seeds["v3-unicode-fields"] = header_and_some_data(npy_bytes(unicode_fields, (3, 0)))
-    seeds["hand-py2-long"] = hand_npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }")
-    seeds["hand-16-aligned"] = hand_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }",
-                                        pad_to=16)
+    seeds["hand-py2-long"] = hand_npy(
+        "{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }")
+    seeds["hand-16-aligned"] = hand_npy(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", pad_to=16)
     seeds["hand-no-padding"] = hand_npy("{'descr':'|u1','fortran_order':False,'shape':(3,)}",
                                         pad_to=0, newline=False)
     seeds["hand-double-quotes"] = hand_npy('{"shape": (), "fortran_order": True, "descr": ">c8"}')
     seeds["hand-latin1-field"] = hand_npy(
         "{'descr': [('caf\u00e9', '<u2'), ('', '|V2')], 'fortran_order': False, 'shape': (1,), }")
     seeds["hand-subarray-int"] = hand_npy(
-        "{'descr': [('a', '<f4', 3), ('b', ('<i2', (2,)))], 'fortran_order': False, 'shape': (2, 1), }")
+        "{'descr': [('a', '<f4', 3), ('b', ('<i2', (2,)))], 'fortran_order': False, "
+        "'shape': (2, 1), }")
     seeds["hand-escapes"] = hand_npy(
         "{'descr': [('t\\x41b\\u00e9\\n', '<i1')], 'fortran_order': False, 'shape': (0x2, 0o1), }")
     seeds["hand-comment-continuation"] = hand_npy(
@@ -280,6 +286,7 @@ def write(dirpath, seeds, limit=None):
 
 
 def main(argv):
+    warnings.simplefilter("ignore")  # zipfile warns of the duplicate names on purpose
     out = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     write(os.path.join(out, "npy_header_fuzzer"), npy_seeds())
     archives = archive_seeds()

@@ -85,6 +85,12 @@ int RunMakeNpz(const std::vector<std::string>& args, std::string* output) {
   return RunCommand(argv, output);
 }
 
+int RunBreakNpz(const std::vector<std::string>& args, std::string* output) {
+  std::vector<std::string> argv = {NPZFS_PYTHON, NPZFS_TEST_SCRIPTS "/break_npz.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, output);
+}
+
 namespace {
 
 // Directories that live until the process exits.

@@ -36,6 +36,10 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output = nullp
 // Runs tests/support/make_npz.py with the configured Python.
 int RunMakeNpz(const std::vector<std::string>& args, std::string* output = nullptr);
 
+// Runs tests/support/break_npz.py (broken archives and their expected
+// outcomes; see its --help) with the configured Python.
+int RunBreakNpz(const std::vector<std::string>& args, std::string* output = nullptr);
+
 // The standard archives (make_npz.py STANDARD), made once per process in a
 // directory removed at exit. Returns the path of `kind`.npz.
 std::string StandardArchive(std::string_view kind);

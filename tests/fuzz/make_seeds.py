@@ -8,15 +8,17 @@ Run with a Python that has numpy (Debian 12: /usr/bin/python3):
 - npy_header_fuzzer/: .npy files numpy wrote (every dtype kind, both
   orders, versions 1.0/2.0/3.0) cut to their header plus a few data bytes,
   and a few hand-written headers in older or odd layouts.
-- zip_index_fuzzer/ and member_reader_fuzzer/: small archives as numpy and
-  zipfile write them (stored, deflate, data descriptors, zip64 records and
-  extras, bzip2, lzma, a stub in front, junk after, comments, names in
-  CP437 and UTF-8, directory and symlink entries, extended timestamps,
-  encryption flags), each under MAX_ARCHIVE bytes so libFuzzer's -max_len
-  keeps them whole.
+- zip/, shared by zip_index_fuzzer and member_reader_fuzzer: small
+  archives as numpy and zipfile write them (stored, deflate, data
+  descriptors, zip64 records and extras, bzip2, lzma, a stub in front, junk
+  after, comments, names in CP437 and UTF-8, directory and symlink entries,
+  extended timestamps, encryption flags), and every case of
+  tests/support/break_npz.py, each under MAX_ARCHIVE bytes so that
+  libFuzzer's -max_len keeps them whole.
 
 Seeds are written as seed-<name>; files not named seed-* (regression inputs
-found by fuzzing) are left alone. Output is deterministic.
+found by fuzzing, in the directory of the target that found them) are left
+alone. Output is deterministic.
 """
 import io
 import os
@@ -28,6 +30,9 @@ import zipfile
 
 import numpy as np
 from numpy.lib import format as npformat
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import break_npz  # noqa: E402
 
 MAX_ARCHIVE = 24 << 10
 NPY_DATA_BYTES = 32
@@ -290,8 +295,11 @@ def main(argv):
     out = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     write(os.path.join(out, "npy_header_fuzzer"), npy_seeds())
     archives = archive_seeds()
-    write(os.path.join(out, "zip_index_fuzzer"), archives, MAX_ARCHIVE)
-    write(os.path.join(out, "member_reader_fuzzer"), archives, MAX_ARCHIVE)
+    for name in break_npz.CASES:
+        data, _ = break_npz.build(name)
+        if len(data) <= MAX_ARCHIVE:
+            archives["broken-" + name] = data
+    write(os.path.join(out, "zip"), archives, MAX_ARCHIVE)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // A main() for the fuzz targets outside libFuzzer: runs
 // LLVMFuzzerTestOneInput once on every file named, or in a directory named
-// (not recursive, in name order). The test suite uses it to replay the
+// (not recursive, in name order, dot files left out). The test suite uses it to replay the
 // committed corpora with the normal compiler and sanitizer builds; a failed
 // invariant aborts, which fails the test.
 #include <algorithm>
@@ -19,7 +19,10 @@ std::vector<std::filesystem::path> Inputs(const std::filesystem::path& arg) {
   if (!std::filesystem::is_directory(arg)) return {arg};
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(arg)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
+    // Dot files (.gitkeep) are not inputs.
+    if (entry.is_regular_file() && entry.path().filename().string()[0] != '.') {
+      files.push_back(entry.path());
+    }
   }
   std::sort(files.begin(), files.end());
   return files;

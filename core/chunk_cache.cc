@@ -20,6 +20,8 @@ size_t RoundToPage(size_t n) { return (n + kPage - 1) / kPage * kPage; }
 // pages. Bounded by count and bytes; a leaf lock.
 class BufferPool {
  public:
+  // A buffer of `mapped` bytes (a multiple of the page size), or nullptr
+  // when mmap fails.
   std::byte* Get(size_t mapped) {
     {
       std::lock_guard lock(mu_);
@@ -32,8 +34,7 @@ class BufferPool {
       }
     }
     void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    return static_cast<std::byte*>(p);
+    return p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
   }
 
   void Put(std::byte* p, size_t mapped) {
@@ -66,12 +67,15 @@ BufferPool& Pool() {
 
 }  // namespace
 
-Chunk::Chunk(size_t size)
-    : data_(size >= kMapAtLeast ? Pool().Get(RoundToPage(size)) : new std::byte[size]),
-      size_(size) {}
+Chunk::Chunk(size_t size) : data_(nullptr), size_(size), mapped_(size >= kMapAtLeast) {
+  if (mapped_) data_ = Pool().Get(RoundToPage(size));
+  // Out of mappings (vm.max_map_count) or address space: malloc may still
+  // have room, else it throws std::bad_alloc.
+  if (data_ == nullptr) mapped_ = false, data_ = new std::byte[size];
+}
 
 Chunk::~Chunk() {
-  if (size_ >= kMapAtLeast) {
+  if (mapped_) {
     Pool().Put(data_, RoundToPage(size_));
   } else {
     delete[] data_;

@@ -36,6 +36,7 @@ class Chunk {
  private:
   std::byte* data_;
   size_t size_;
+  bool mapped_;
 };
 
 // Freed chunk buffers kept for reuse, process-wide.

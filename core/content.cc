@@ -283,8 +283,9 @@ Content::Plan Content::PlanFrontier(Member& m, uint64_t index, Stream** run) {
       from = BestPointLocked(m, m.frontier_pos);
       last = m.points.back()->out;
     }
+    auto sink = std::make_unique<FrontierSink>(m.span, last);
     Stream& s = NewStream(m, from, true);
-    s.sink = std::make_unique<FrontierSink>(m.span, last);
+    s.sink = std::move(sink);
     if (s.inflater) {
       s.inflater->set_track_crc(true);
       s.inflater->set_point_sink(s.sink.get());
@@ -329,21 +330,26 @@ Content::Plan Content::PlanBehind(Member& m, uint64_t index, Stream** run) {
 
 Content::Stream& Content::NewStream(Member& m, PointRef from, bool frontier) {
   const ZipEntry& e = m.entry;
-  Stream& s = m.streams.emplace_back();
-  s.id = m.next_stream_id++;
-  s.frontier = frontier;
-  s.pos = from->out;
+  // The decoder first: if making it throws, no half-made stream is left.
+  std::unique_ptr<Decoder> decoder;
+  RawInflater* inflater = nullptr;
   if (e.method == kMethodDeflate) {
-    auto inflater = std::make_unique<RawInflater>(
+    auto z = std::make_unique<RawInflater>(
         archive_.source(), DeflateSpan{e.data_offset, e.compressed_size, e.size}, e.name);
-    s.inflater = inflater.get();
-    s.decoder = std::move(inflater);
+    inflater = z.get();
+    decoder = std::move(z);
   } else {
     // CheckReadable() passed, so the reader opens.
     auto reader = archive_.OpenReader(m.index);
     assert(reader);
-    s.decoder = std::make_unique<MemberReaderDecoder>(std::move(*reader), e);
+    decoder = std::make_unique<MemberReaderDecoder>(std::move(*reader), e);
   }
+  Stream& s = m.streams.emplace_back();
+  s.id = m.next_stream_id++;
+  s.frontier = frontier;
+  s.pos = from->out;
+  s.decoder = std::move(decoder);
+  s.inflater = inflater;
   if (from->out > 0) resumes_.fetch_add(1, std::memory_order_relaxed);
   s.seek_to = std::move(from);
   return s;

@@ -50,16 +50,22 @@ Result<void> CheckReadable(const ZipEntry& e) {
 
 namespace {
 
+// Nothing to read and nothing to check at `offset`. An empty member is
+// still read once, so that its CRC (and stream) are checked.
+bool PastEnd(const ZipEntry& e, uint64_t offset) {
+  return offset > e.size || (offset == e.size && e.size != 0);
+}
+
 // Stored members: the content is the archive's bytes, read with pread.
 class StoredReader final : public MemberReader {
  public:
   StoredReader(const ByteSource& src, const ZipEntry& e) : src_(src), e_(e) {}
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override {
-    if (offset >= e_.size) return size_t{0};
+    if (PastEnd(e_, offset)) return size_t{0};
     out = out.first(std::min<uint64_t>(out.size(), e_.size - offset));
     if (auto r = ReadExactly(src_, e_.data_offset + offset, out); !r) {
-      return Fail(std::move(r).error());
+      return Fail(Error{r.error().code, r.error().sys_errno, e_.name + ": " + r.error().message});
     }
     crc_.Feed(offset, out);
     if (offset + out.size() == e_.size && crc_.checked() == e_.size) {
@@ -73,12 +79,6 @@ class StoredReader final : public MemberReader {
   const ZipEntry& e_;
   SequentialCrc crc_;
 };
-
-// Nothing to read and nothing to check at `offset`. An empty member is
-// still decoded once, so that its stream and CRC are checked.
-bool PastEnd(const ZipEntry& e, uint64_t offset) {
-  return offset > e.size || (offset == e.size && e.size != 0);
-}
 
 // Skips forward in a sequential decoder to `offset`, feeding the CRC.
 template <class ReadNext>

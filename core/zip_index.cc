@@ -323,6 +323,12 @@ Result<void> ResolveLocalHeader(WindowedReader& reader, size_t fill,
                     " bytes at offset " + std::to_string(e.data_offset) +
                     ") runs past the end of the archive (" +
                     std::to_string(archive_size) + " bytes)";
+  } else if (e.method == kMethodStored && !e.encrypted && e.size != e.compressed_size) {
+    // Stored content is the compressed data itself: reading `size` bytes
+    // would serve bytes that are not the member's, or stop short.
+    e.local_error = "a stored member's size " + std::to_string(e.size) +
+                    " differs from its compressed size " +
+                    std::to_string(e.compressed_size);
   }
   return {};
 }

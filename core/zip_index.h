@@ -62,8 +62,9 @@ struct ZipEntry {
   // file, from the local header's own name and extra lengths.
   uint64_t data_offset = 0;
   // Non-empty when the data cannot be trusted: the local header is missing,
-  // contradicts the central directory, or the data runs past the end of the
-  // archive. Reads of such a member fail with kCorrupt and this text.
+  // contradicts the central directory, the data runs past the end of the
+  // archive, or a stored member's two sizes differ. Reads of such a member
+  // fail with kCorrupt and this text.
   std::string local_error;
 
   int64_t mtime() const { return unix_mtime.value_or(dos_mtime); }

@@ -1,5 +1,6 @@
 // libFuzzer target: the member readers (stored, deflate, bzip2 through
-// libzip) and ReadNpyHeader over an archive made of arbitrary bytes.
+// libzip), the filesystem's read path (Content) and ReadNpyHeader over an
+// archive made of arbitrary bytes.
 //
 // For each member (the first kMaxMembers) the target reads the whole member
 // front to back in pieces, then a few ranges at offsets derived from the
@@ -20,11 +21,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/archive.h"
 #include "core/byte_source.h"
+#include "core/content.h"
 #include "core/text.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -65,33 +68,60 @@ bool OneLine(const Error& e) {
          IsValidUtf8(e.message);
 }
 
-// Errors a reader over memory may give: never kIo (memory cannot fail).
-void CheckReadError(const Error& e) {
-  FUZZ_CHECK(e.code == Errc::kCorrupt);
-  FUZZ_CHECK(OneLine(e));
+// A member's error starts with the member's name (which may hold any
+// character, a newline too) and then says why on one line.
+bool NamesMember(const Error& err, const ZipEntry& e) {
+  if (err.message.rfind(e.name + ": ", 0) != 0) return false;
+  Error rest = err;
+  rest.message.erase(0, e.name.size() + 2);
+  return OneLine(rest);
 }
 
-// What one member's reads have shown so far.
+// Errors a reader over memory may give: never kIo (memory cannot fail).
+void CheckReadError(const Error& err, const ZipEntry& e) {
+  FUZZ_CHECK(err.code == Errc::kCorrupt);
+  FUZZ_CHECK(NamesMember(err, e));
+}
+
+// What one member's reads through MemberReader have shown.
 struct Seen {
-  std::string prefix;     // bytes [0, prefix.size()) as read front to back
-  bool complete = false;  // prefix is the whole member
+  std::optional<Errc> open_error;  // OpenReader failed with this
+  std::string prefix;      // bytes [0, prefix.size()) as read front to back
+  bool complete = false;   // prefix is the whole member
+  bool failed = false;     // the read-through stopped at an error
 };
+
+// Bytes read at `offset` agree with those read front to back.
+void CheckAgrees(const Seen& seen, uint64_t offset, const std::string& got) {
+  if (offset >= seen.prefix.size()) return;
+  const size_t n = std::min<uint64_t>(got.size(), seen.prefix.size() - offset);
+  FUZZ_CHECK(got.compare(0, n, seen.prefix, offset, n) == 0);
+  if (seen.complete) FUZZ_CHECK(got.size() == n);
+}
+
+size_t PieceSize(Rng& rng, uint64_t budget) {
+  // Mostly large pieces, sometimes tiny ones (every boundary matters).
+  const size_t piece = rng.Below(4) == 0 ? 1 + rng.Below(17) : 1 + rng.Below(kMaxPiece);
+  return static_cast<size_t>(std::min<uint64_t>(piece, budget));
+}
 
 class MemberChecker {
  public:
   MemberChecker(const Archive& archive, std::string_view bytes, Rng& rng, uint64_t& budget)
       : archive_(archive), bytes_(bytes), rng_(rng), budget_(budget) {}
 
-  void Check(size_t i) {
+  Seen Check(size_t i) {
     const ZipEntry& e = archive_.entries()[i];
     auto reader = archive_.OpenReader(i);
     if (!reader) {
       const Error& err = reader.error();
       FUZZ_CHECK(err.code == Errc::kCorrupt || err.code == Errc::kUnsupported ||
                  err.code == Errc::kInvalidArgument);
-      FUZZ_CHECK(OneLine(err));
+      FUZZ_CHECK(NamesMember(err, e));
       FUZZ_CHECK(err.code != Errc::kInvalidArgument || e.is_directory);
-      return;
+      Seen seen;
+      seen.open_error = err.code;
+      return seen;
     }
     FUZZ_CHECK(e.local_error.empty() && !e.encrypted);
     Seen seen = ReadThrough(e, **reader);
@@ -100,21 +130,18 @@ class MemberChecker {
       ++headers_;
       CheckHeader(i, e, seen);
     }
+    return seen;
   }
 
  private:
-  size_t Piece() {
-    // Mostly large pieces, sometimes tiny ones (every boundary matters).
-    const size_t piece = rng_.Below(4) == 0 ? 1 + rng_.Below(17) : 1 + rng_.Below(kMaxPiece);
-    return static_cast<size_t>(std::min<uint64_t>(piece, budget_));
-  }
+  size_t Piece() { return PieceSize(rng_, budget_); }
 
   // Reads [offset, offset + n); checks the count contract.
   Result<std::string> Read(MemberReader& r, const ZipEntry& e, uint64_t offset, size_t n) {
     std::string out(n, '\xa5');
     auto got = r.ReadAt(offset, std::span(reinterpret_cast<std::byte*>(out.data()), n));
     if (!got) {
-      CheckReadError(got.error());
+      CheckReadError(got.error(), e);
       return Fail(std::move(got).error());
     }
     const uint64_t left = offset >= e.size ? 0 : e.size - offset;
@@ -129,7 +156,10 @@ class MemberChecker {
       const size_t piece = Piece();
       budget_ -= piece;
       auto got = Read(r, e, seen.prefix.size(), piece);
-      if (!got) return seen;
+      if (!got) {
+        seen.failed = true;
+        return seen;
+      }
       seen.prefix += *got;
       if (got->size() < piece) {
         seen.complete = true;
@@ -146,14 +176,6 @@ class MemberChecker {
       }
     }
     return seen;
-  }
-
-  // Bytes read at `offset` agree with those read front to back.
-  static void CheckAgrees(const Seen& seen, uint64_t offset, const std::string& got) {
-    if (offset >= seen.prefix.size()) return;
-    const size_t n = std::min<uint64_t>(got.size(), seen.prefix.size() - offset);
-    FUZZ_CHECK(got.compare(0, n, seen.prefix, offset, n) == 0);
-    if (seen.complete) FUZZ_CHECK(got.size() == n);
   }
 
   void ReadRange(size_t i, const ZipEntry& e, MemberReader& r, const Seen& seen) {
@@ -183,7 +205,7 @@ class MemberChecker {
       FUZZ_CHECK(h->data_offset <= e.size && h->data_offset <= kMaxNpyHeaderBytes);
     } else {
       FUZZ_CHECK(h.error().code == Errc::kCorrupt || h.error().code == Errc::kUnsupported);
-      FUZZ_CHECK(OneLine(h.error()));
+      FUZZ_CHECK(NamesMember(h.error(), e));
     }
     if (!seen.complete) return;
     const std::span<const std::byte> whole(reinterpret_cast<const std::byte*>(seen.prefix.data()),
@@ -204,6 +226,86 @@ class MemberChecker {
   size_t headers_ = 0;
 };
 
+// The filesystem's read path, Content, agrees with MemberReader: the same
+// count contract, the same bytes, and a member reads through in one exactly
+// when it reads through in the other. Options are tiny so that small inputs
+// reach chunk boundaries, access points, their thinning and cache eviction.
+class ContentChecker {
+ public:
+  ContentChecker(const Archive& archive, Rng& rng, uint64_t& budget)
+      : content_(archive, Options()), archive_(archive), rng_(rng), budget_(budget) {}
+
+  void Check(size_t i, const Seen& seen) {
+    const ZipEntry& e = archive_.entries()[i];
+    if (seen.open_error) {
+      std::byte b[1];
+      auto got = content_.Read(i, 0, b);
+      FUZZ_CHECK(!got && got.error().code == *seen.open_error && NamesMember(got.error(), e));
+      return;
+    }
+    Seen mine = ReadThrough(i, e);
+    if (seen.complete) FUZZ_CHECK(mine.complete && mine.prefix == seen.prefix);
+    if (mine.complete && (seen.failed || seen.complete)) FUZZ_CHECK(seen.complete);
+    for (int k = 0; k < kRanges && budget_ > 0; ++k) {
+      const uint64_t offset = rng_.Below(std::min<uint64_t>(e.size, budget_) + 2);
+      const size_t n = PieceSize(rng_, budget_);
+      budget_ -= std::min<uint64_t>(budget_, n + Options().span + Options().chunk_size);
+      auto got = Read(i, e, offset, n);
+      if (!got) continue;
+      CheckAgrees(seen, offset, *got);
+      CheckAgrees(mine, offset, *got);
+    }
+  }
+
+ private:
+  static ContentOptions Options() {
+    ContentOptions o;
+    o.cache_size = 64 << 10;
+    o.chunk_size = 4 << 10;
+    o.span = 16 << 10;
+    o.access_point_budget = 100 << 10;
+    o.max_idle_decoders = 2;
+    return o;
+  }
+
+  Result<std::string> Read(size_t i, const ZipEntry& e, uint64_t offset, size_t n) {
+    std::string out(n, '\x5a');
+    auto got = content_.Read(i, offset, std::span(reinterpret_cast<std::byte*>(out.data()), n));
+    if (!got) {
+      CheckReadError(got.error(), e);
+      return Fail(std::move(got).error());
+    }
+    const uint64_t left = offset >= e.size ? 0 : e.size - offset;
+    FUZZ_CHECK(*got == std::min<uint64_t>(n, left));
+    out.resize(*got);
+    return out;
+  }
+
+  Seen ReadThrough(size_t i, const ZipEntry& e) {
+    Seen seen;
+    while (budget_ > 0) {
+      const size_t piece = PieceSize(rng_, budget_);
+      budget_ -= piece;
+      auto got = Read(i, e, seen.prefix.size(), piece);
+      if (!got) {
+        seen.failed = true;
+        break;
+      }
+      seen.prefix += *got;
+      if (got->size() < piece) {
+        seen.complete = true;
+        break;
+      }
+    }
+    return seen;
+  }
+
+  Content content_;
+  const Archive& archive_;
+  Rng& rng_;
+  uint64_t& budget_;
+};
+
 }  // namespace
 }  // namespace npzfs::core
 
@@ -217,8 +319,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Rng rng(Fnv1a(data, size));
   uint64_t budget = kBudget;
-  MemberChecker checker(**archive, bytes, rng, budget);
+  uint64_t content_budget = kBudget;
+  MemberChecker readers(**archive, bytes, rng, budget);
+  ContentChecker content(**archive, rng, content_budget);
   const size_t members = std::min((*archive)->entries().size(), kMaxMembers);
-  for (size_t i = 0; i < members && budget > 0; ++i) checker.Check(i);
+  for (size_t i = 0; i < members && budget > 0 && content_budget > 0; ++i) {
+    content.Check(i, readers.Check(i));
+  }
   return 0;
 }

@@ -34,6 +34,7 @@ void CheckEntry(const ZipIndex& index, size_t i) {
     FUZZ_CHECK(e.data_offset <= size);
     FUZZ_CHECK(e.compressed_size <= size - e.data_offset);
     FUZZ_CHECK(e.data_offset >= index.prefix + e.local_header_offset + kLocalHeaderSize);
+    FUZZ_CHECK(e.method != kMethodStored || e.encrypted || e.size == e.compressed_size);
   } else {
     FUZZ_CHECK(OneLine(e.local_error));
   }

@@ -97,4 +97,17 @@ Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset,
   return std::span<const std::byte>(buf_).subspan(start, n);
 }
 
+Result<std::span<const std::byte>> GatherReader::Read(size_t k, uint64_t offset,
+                                                      size_t length) {
+  if (window_.Contains(offset, length)) return window_.Read(offset, length);
+  // Load this piece and those after it that follow close behind.
+  uint64_t fill = std::max<uint64_t>(need_, length);
+  for (size_t j = k + 1; j < offsets_.size() && offsets_[j] >= offset; ++j) {
+    const uint64_t reach = offsets_[j] - offset + need_;
+    if (offsets_[j] - offset > fill + kMaxGap || reach > kWindow) break;
+    fill = std::max(fill, reach);
+  }
+  return window_.Read(offset, length, fill);
+}
+
 }  // namespace npzfs::core

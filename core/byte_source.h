@@ -125,6 +125,30 @@ class WindowedReader {
   uint64_t buf_offset_ = 0;
 };
 
+// Reads a small piece at each of many known offsets (local headers, npy
+// headers) with few large reads: one read covers the pieces that lie close
+// together, and the bytes between pieces far apart (large members) are
+// never read. Not thread-safe.
+class GatherReader {
+ public:
+  // `offsets`: where the pieces start, ascending; each is about `need`
+  // bytes.
+  GatherReader(const ByteSource& src, std::vector<uint64_t> offsets, size_t need)
+      : window_(src, kWindow), offsets_(std::move(offsets)), need_(need) {}
+
+  // Bytes [offset, offset + length) of piece k, which starts at offsets[k]
+  // (offset may lie a little after it). Fewer only at the source's end.
+  Result<std::span<const std::byte>> Read(size_t k, uint64_t offset, size_t length);
+
+ private:
+  static constexpr size_t kWindow = 1 << 20;
+  static constexpr uint64_t kMaxGap = 16 << 10;  // worth reading through
+
+  WindowedReader window_;
+  std::vector<uint64_t> offsets_;
+  size_t need_;
+};
+
 }  // namespace npzfs::core
 
 #endif  // NPZFS_CORE_BYTE_SOURCE_H_

@@ -68,7 +68,7 @@ Result<size_t> MemorySource::ReadAt(uint64_t offset,
                                     std::span<std::byte> out) const {
   if (offset >= bytes_.size()) return size_t{0};
   size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
-  std::memcpy(out.data(), bytes_.data() + offset, n);
+  if (n > 0) std::memcpy(out.data(), bytes_.data() + offset, n);  // data() may be null
   return n;
 }
 

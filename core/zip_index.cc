@@ -395,9 +395,12 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   // never read here.
   std::vector<size_t> order(index.entries.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  auto by_offset = [&](size_t a, size_t b) {
     return index.entries[a].local_header_offset < index.entries[b].local_header_offset;
-  });
+  };
+  if (!std::is_sorted(order.begin(), order.end(), by_offset)) {
+    std::sort(order.begin(), order.end(), by_offset);
+  }
   std::vector<uint64_t> offsets;
   for (size_t i : order) {
     offsets.push_back(index.prefix +

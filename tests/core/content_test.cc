@@ -493,6 +493,38 @@ TEST(ContentTest, UnsupportedMembersFailAndAreReportedOnce) {
   EXPECT_TRUE(ReadAll(content, IndexOf(*a, "y.npy")));
 }
 
+// With no decoder kept between reads, the frontier restarts at its last
+// access point every time, carrying the CRC-32 from there: the bytes are
+// right, a good member passes its CRC check and a bad one fails it.
+TEST(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
+  const std::string good = ReadFile(StandardArchive("compressed"));
+  std::string bad = good;
+  testing::PatchBoth(bad, "large.npy", testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
+  const std::string want = ReadFile(ZipfileDump(StandardArchive("compressed")) + "/" +
+                                    std::to_string(IndexOf(*OpenBytes(good), "large.npy")) +
+                                    ".bin");
+  for (const std::string* bytes : {&good, static_cast<const std::string*>(&bad)}) {
+    auto a = OpenBytes(*bytes);
+    ASSERT_TRUE(a);
+    ContentOptions o = Small(0);
+    o.chunk_size = 4096;
+    o.span = 8192;
+    o.max_idle_decoders = 0;
+    Content content(*a, o);
+    const size_t i = IndexOf(*a, "large.npy");
+    auto all = ReadAll(content, i, 3000);
+    if (bytes == &good) {
+      ASSERT_TRUE(all) << all.error().message;
+      EXPECT_TRUE(*all == want);
+      EXPECT_GT(content.stats().resumes, 10u);
+    } else {
+      ASSERT_FALSE(all);
+      EXPECT_EQ(all.error().message.rfind("large.npy: CRC-32 mismatch", 0), 0u)
+          << all.error().message;
+    }
+  }
+}
+
 TEST(ContentTest, SequentialReadsDecodeEachByteOnce) {
   const Big& big = BigMember();
   const ContentOptions o = Small(1 << 20);

@@ -21,7 +21,10 @@
 // Memory: cache_size for cached chunks, access_point_budget for access
 // points of all members, plus a constant: idle decoders (at most
 // max_idle_decoders, about 110 KiB each), the decoder and chunk of each
-// running read, and a few hundred bytes per member read so far.
+// running read, up to 8 MiB of freed chunk buffers kept for reuse, and a
+// few hundred bytes per member read so far (a stored member's CRC
+// intervals: at most 256, about 16 KiB). Measured with a 1 GiB member read
+// whole: peak RSS 102 MiB at cache_size 64 MiB, 295 MiB at the default.
 //
 // Integrity: any kCorrupt from a member's data (bad deflate data, a size or
 // CRC-32 mismatch) fails that read and every later read of the member. The

@@ -197,10 +197,16 @@ class LibzipReader final : public MemberReader {
     return done;
   }
 
+  // Called once all e_.size bytes went through crc_.
   Result<void> ExpectEnd() {
     std::byte extra;
     zip_int64_t n = zip_fread(file_, &extra, 1);
-    if (n < 0) return Fail(Corrupt(e_.name + ": " + zip_file_strerror(file_)));
+    if (n < 0) {
+      // libzip checks the CRC-32 at the end of the stream and says only
+      // "CRC error"; say what the other readers say.
+      if (auto r = VerifyCrc(e_, crc_); !r) return r;
+      return Fail(Corrupt(e_.name + ": " + zip_file_strerror(file_)));
+    }
     if (n > 0) {
       return Fail(Corrupt(e_.name + ": the data goes on past the declared size " +
                           std::to_string(e_.size)));

@@ -57,14 +57,22 @@ std::string_view AsChars(std::span<const std::byte> b) {
 struct EndRecord {
   uint64_t cd_offset = 0;  // as recorded, relative to the zip's start
   uint64_t cd_size = 0;
-  uint64_t prefix = 0;     // zipfile's "concat"
+  uint64_t cd_at = 0;      // where the central directory is in the file
+  // zipfile's "concat", the file offset of the zip's start: a stub in
+  // front when positive (`prefix`); when negative (`missing`), bytes the
+  // recorded offsets count were cut from the front (a self-extractor's stub
+  // removed after its offsets were adjusted).
+  uint64_t prefix = 0;
+  uint64_t missing = 0;
   std::string comment;
 };
 
 // Finds the end record as Python's zipfile does (the last signature in the
 // final 64 KiB + 22 bytes; junk after it is allowed), follows a zip64
-// locator, and works out the length of any stub in front of the zip whose
-// offsets were not adjusted.
+// locator, and, like zipfile, takes the central directory to end where
+// that record begins: the difference from its recorded offset is a stub in
+// front of the zip whose offsets were not adjusted, or a stub cut off whose
+// offsets were.
 Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   const uint64_t size = src.size();
   if (size < kEocdSize) return Fail(Corrupt(src.name() + ": not a zip archive"));
@@ -105,14 +113,19 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
       record_at = z64_at;
     }
   }
-  if (end.cd_size > record_at || end.cd_offset > record_at - end.cd_size) {
+  if (end.cd_size > record_at) {
     return Fail(Corrupt(src.name() + ": central directory (" +
                         std::to_string(end.cd_size) + " bytes at offset " +
                         std::to_string(end.cd_offset) +
                         ") does not fit before its end record at offset " +
                         std::to_string(record_at)));
   }
-  end.prefix = record_at - end.cd_size - end.cd_offset;
+  end.cd_at = record_at - end.cd_size;
+  if (end.cd_offset <= end.cd_at) {
+    end.prefix = end.cd_at - end.cd_offset;
+  } else {
+    end.missing = end.cd_offset - end.cd_at;
+  }
   return end;
 }
 
@@ -380,7 +393,7 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   // entry count in the end record is not trusted.
   WindowedReader cd(src);
   std::vector<std::string> raw_names;
-  uint64_t at = end->prefix + end->cd_offset;
+  uint64_t at = end->cd_at;
   const uint64_t cd_end = at + end->cd_size;
   while (at < cd_end) {
     std::string raw_name;
@@ -388,6 +401,20 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
     if (!e) return Fail(std::move(e).error());
     index.entries.push_back(std::move(*e));
     raw_names.push_back(std::move(raw_name));
+  }
+  if (end->missing > 0) {
+    // The offsets count bytes no longer in front of the zip; zipfile adds
+    // its negative "concat" to them the same way.
+    for (ZipEntry& e : index.entries) {
+      if (!e.local_error.empty()) continue;
+      if (e.local_header_offset < end->missing) {
+        e.local_error = "the local header offset " + std::to_string(e.local_header_offset) +
+                        " lies before the start of the archive (its first " +
+                        std::to_string(end->missing) + " bytes are missing)";
+      } else {
+        e.local_header_offset -= end->missing;
+      }
+    }
   }
 
   // Local headers in file order. Where headers lie close together (small

@@ -57,7 +57,10 @@ struct ZipEntry {
   bool is_directory = false;     // name ends in '/'
   bool is_symlink = false;       // Unix mode says S_IFLNK
 
-  uint64_t local_header_offset = 0;  // in the archive file
+  // As recorded, from the zip's start (ZipIndex::prefix bytes into the
+  // file); when the recorded offsets count bytes cut from the front of the
+  // file, already moved back by their count, as zipfile does.
+  uint64_t local_header_offset = 0;
   // First byte of the member's stored (compressed) data in the archive
   // file, from the local header's own name and extra lengths.
   uint64_t data_offset = 0;

@@ -1,6 +1,11 @@
 #include "core/archive.h"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <array>
+#include <new>
+#include <optional>
 #include <vector>
 
 namespace npzfs::core {
@@ -61,15 +66,97 @@ Result<NpyHeader> Archive::ReadNpyHeader(size_t i) const {
   return header;
 }
 
+namespace {
+
+// Reads the npy headers of many members at mount time: the first bytes of
+// stored members straight from one GatherReader, of deflate members through
+// one reused zlib stream, so that an archive of 100,000 small arrays costs
+// a few large reads, not 100,000 reader objects. Headers it cannot take
+// this way (longer than what it reads, other methods, any error) are left
+// to Archive::ReadNpyHeader, which says what is wrong.
+class HeaderScanner {
+ public:
+  static constexpr size_t kPeek = 4096;  // covers any header numpy writes
+
+  HeaderScanner(const ByteSource& src, std::vector<uint64_t> offsets)
+      : reader_(src, std::move(offsets), kPeek) {
+    if (inflateInit2(&zs_, -15) != Z_OK) throw std::bad_alloc();
+  }
+  ~HeaderScanner() { inflateEnd(&zs_); }
+  HeaderScanner(const HeaderScanner&) = delete;
+  HeaderScanner& operator=(const HeaderScanner&) = delete;
+
+  // The header of member e, whose data is piece k; nullopt to fall back.
+  std::optional<NpyHeader> Scan(size_t k, const ZipEntry& e) {
+    if (!e.local_error.empty() || e.encrypted) return std::nullopt;
+    const size_t want = std::min<uint64_t>(e.size, kPeek);
+    std::span<const std::byte> bytes;
+    if (e.method == kMethodStored) {
+      auto got = reader_.Read(k, e.data_offset, want);
+      if (!got) return std::nullopt;
+      bytes = *got;
+    } else if (e.method == kMethodDeflate) {
+      auto in = reader_.Read(k, e.data_offset, std::min<uint64_t>(e.compressed_size, kPeek));
+      if (!in || !Inflate(*in, want)) return std::nullopt;
+      bytes = std::span(out_).first(want);
+    } else {
+      return std::nullopt;
+    }
+    auto header = ParseNpyHeader(bytes);
+    if (!header) return std::nullopt;
+    return std::move(*header);
+  }
+
+ private:
+  // Inflates the start of a stream into out_; true when `want` bytes came.
+  bool Inflate(std::span<const std::byte> in, size_t want) {
+    inflateReset(&zs_);
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
+    zs_.avail_out = static_cast<uInt>(want);
+    const int rc = inflate(&zs_, Z_SYNC_FLUSH);
+    return (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) && zs_.avail_out == 0;
+  }
+
+  GatherReader reader_;
+  z_stream zs_{};
+  std::array<std::byte, kPeek> out_;
+};
+
+}  // namespace
+
 std::vector<ArrayInfo> Archive::ScanArrays(std::vector<std::string>& notes) const {
-  std::vector<ArrayInfo> arrays(entries().size());
+  std::vector<size_t> arrays_in_file_order;
   for (size_t i = 0; i < entries().size(); ++i) {
     const ZipEntry& e = entries()[i];
-    if (e.is_directory || !e.skip_reason.empty() || !IsNpyName(e.path)) continue;
-    auto h = ReadNpyHeader(i);
+    if (!e.is_directory && e.skip_reason.empty() && IsNpyName(e.path)) {
+      arrays_in_file_order.push_back(i);
+    }
+  }
+  auto by_offset = [this](size_t a, size_t b) {
+    return entries()[a].data_offset < entries()[b].data_offset;
+  };
+  // Archives are nearly always in file order already.
+  if (!std::is_sorted(arrays_in_file_order.begin(), arrays_in_file_order.end(), by_offset)) {
+    std::sort(arrays_in_file_order.begin(), arrays_in_file_order.end(), by_offset);
+  }
+  std::vector<uint64_t> offsets;
+  for (size_t i : arrays_in_file_order) offsets.push_back(entries()[i].data_offset);
+  HeaderScanner scanner(*source_, std::move(offsets));
+
+  std::vector<ArrayInfo> arrays(entries().size());
+  for (size_t k = 0; k < arrays_in_file_order.size(); ++k) {
+    const size_t i = arrays_in_file_order[k];
+    const ZipEntry& e = entries()[i];
+    auto h = scanner.Scan(k, e);
     if (!h) {
-      notes.push_back(e.path + ": no raw file: " + h.error().message);
-      continue;
+      auto slow = ReadNpyHeader(i);
+      if (!slow) {
+        notes.push_back(e.path + ": no raw file: " + slow.error().message);
+        continue;
+      }
+      h = std::move(*slow);
     }
     ArrayInfo& a = arrays[i];
     a.header_ok = true;

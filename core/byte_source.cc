@@ -42,7 +42,22 @@ Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
     if (end < 0) return Fail(IoError(errno, path + ": lseek"));
     size = static_cast<uint64_t>(end);
   }
-  return std::unique_ptr<FileSource>(new FileSource(std::move(fd), size, path));
+  return std::unique_ptr<FileSource>(
+      new FileSource(std::move(fd), size, st.st_mtim, S_ISREG(st.st_mode), path));
+}
+
+Result<void> FileSource::CheckUnchanged() const {
+  if (!regular_) return {};
+  if (!changed_.load(std::memory_order_relaxed)) {
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0) return Fail(IoError(errno, path_ + ": fstat"));
+    if (static_cast<uint64_t>(st.st_size) == size_ && st.st_mtim.tv_sec == mtime_.tv_sec &&
+        st.st_mtim.tv_nsec == mtime_.tv_nsec) {
+      return {};
+    }
+    changed_.store(true, std::memory_order_relaxed);
+  }
+  return Fail(Corrupt(path_ + ": the archive was changed (truncated or written) since it was opened"));
 }
 
 Result<size_t> FileSource::ReadAt(uint64_t offset,
@@ -61,6 +76,8 @@ Result<size_t> FileSource::ReadAt(uint64_t offset,
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
+  // After the read: bytes read while the file changed are not trusted.
+  if (auto r = CheckUnchanged(); !r) return Fail(std::move(r).error());
   return done;
 }
 
@@ -95,6 +112,19 @@ Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset,
   size_t start = offset - buf_offset_;
   size_t n = std::min(length, buf_.size() - start);
   return std::span<const std::byte>(buf_).subspan(start, n);
+}
+
+Result<std::span<const std::byte>> GatherReader::Read(size_t k, uint64_t offset,
+                                                      size_t length) {
+  if (window_.Contains(offset, length)) return window_.Read(offset, length);
+  // Load this piece and those after it that follow close behind.
+  uint64_t fill = std::max<uint64_t>(need_, length);
+  for (size_t j = k + 1; j < offsets_.size() && offsets_[j] >= offset; ++j) {
+    const uint64_t reach = offsets_[j] - offset + need_;
+    if (offsets_[j] - offset > fill + kMaxGap || reach > kWindow) break;
+    fill = std::max(fill, reach);
+  }
+  return window_.Read(offset, length, fill);
 }
 
 }  // namespace npzfs::core

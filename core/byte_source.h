@@ -6,6 +6,9 @@
 #ifndef NPZFS_CORE_BYTE_SOURCE_H_
 #define NPZFS_CORE_BYTE_SOURCE_H_
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +45,13 @@ Result<void> ReadExactly(const ByteSource& src, uint64_t offset,
                          std::span<std::byte> out);
 
 // The archive file, opened read-only once and held for its lifetime.
+//
+// A regular file must not change while it is read: after every read the
+// file's size and mtime are compared with those at Open(), and once they
+// differ (the file was truncated or written in place) every read fails with
+// kCorrupt, so that bytes of a changed file are never taken for the
+// archive's. Replacing the file (a rename over it) leaves the open one, and
+// the reads, as they were.
 class FileSource final : public ByteSource {
  public:
   // Errors: kNotFound (ENOENT), kIo with the errno (EACCES, EISDIR, ...).
@@ -53,12 +63,18 @@ class FileSource final : public ByteSource {
   const std::string& name() const override { return path_; }
   int fd() const override { return fd_.get(); }
 
+  // kCorrupt once the file is no longer as it was opened. Thread-safe.
+  Result<void> CheckUnchanged() const;
+
  private:
-  FileSource(UniqueFd fd, uint64_t size, std::string path)
-      : fd_(std::move(fd)), size_(size), path_(std::move(path)) {}
+  FileSource(UniqueFd fd, uint64_t size, timespec mtime, bool regular, std::string path)
+      : fd_(std::move(fd)), size_(size), mtime_(mtime), regular_(regular), path_(std::move(path)) {}
 
   UniqueFd fd_;
   uint64_t size_;
+  timespec mtime_;
+  bool regular_;
+  mutable std::atomic<bool> changed_{false};
   std::string path_;
 };
 
@@ -123,6 +139,30 @@ class WindowedReader {
   size_t window_;
   std::vector<std::byte> buf_;
   uint64_t buf_offset_ = 0;
+};
+
+// Reads a small piece at each of many known offsets (local headers, npy
+// headers) with few large reads: one read covers the pieces that lie close
+// together, and the bytes between pieces far apart (large members) are
+// never read. Not thread-safe.
+class GatherReader {
+ public:
+  // `offsets`: where the pieces start, ascending; each is about `need`
+  // bytes.
+  GatherReader(const ByteSource& src, std::vector<uint64_t> offsets, size_t need)
+      : window_(src, kWindow), offsets_(std::move(offsets)), need_(need) {}
+
+  // Bytes [offset, offset + length) of piece k, which starts at offsets[k]
+  // (offset may lie a little after it). Fewer only at the source's end.
+  Result<std::span<const std::byte>> Read(size_t k, uint64_t offset, size_t length);
+
+ private:
+  static constexpr size_t kWindow = 1 << 20;
+  static constexpr uint64_t kMaxGap = 16 << 10;  // worth reading through
+
+  WindowedReader window_;
+  std::vector<uint64_t> offsets_;
+  size_t need_;
 };
 
 }  // namespace npzfs::core

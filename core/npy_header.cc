@@ -839,10 +839,15 @@ Result<void> CheckHeaderBytes(std::string_view text, Encoding encoding, uint64_t
 }
 
 std::string HeaderTextUtf8(std::string_view text, Encoding encoding) {
-  const size_t end = text.find_last_not_of(" \t\f\r\n");
-  text = text.substr(0, end == text.npos ? 0 : end + 1);
-  if (encoding == Encoding::kUtf8) return std::string(text);
+  size_t end = text.size();
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f'; };
+  while (end > 0 && space(text[end - 1])) --end;
+  text = text.substr(0, end);
+  const bool ascii = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (encoding == Encoding::kUtf8 || ascii) return std::string(text);
   std::string out;
+  out.reserve(text.size() * 2);
   for (char c : text) AppendUtf8(static_cast<unsigned char>(c), &out);
   return out;
 }
@@ -1255,6 +1260,68 @@ Result<NpyPrefix> ParseNpyPrefix(std::span<const std::byte> bytes) {
   return prefix;
 }
 
+// Consumes `lit` at the front of `s`.
+bool Eat(std::string_view& s, std::string_view lit) {
+  if (!s.starts_with(lit)) return false;
+  s.remove_prefix(lit.size());
+  return true;
+}
+
+// Decimal digits without a leading zero, at most 18 (so no overflow).
+std::optional<uint64_t> EatDim(std::string_view& s) {
+  size_t n = 0;
+  while (n < s.size() && n < 19 && IsDigit(s[n])) ++n;
+  if (n == 0 || n > 18 || (n > 1 && s[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  s.remove_prefix(n);
+  return v;
+}
+
+// The header exactly as numpy's writer lays it out, which nearly every file
+// has: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), } then
+// spaces and a newline. Read directly, it gives what the literal parser
+// gives (the tests hold the two to that), at a fraction of the cost that
+// matters when an archive has 100,000 arrays. Anything else: nullopt.
+std::optional<NpyHeader> ParseAsNumpyWrites(std::string_view text, Encoding encoding) {
+  std::string_view s = text;
+  if (!Eat(s, "{'descr': '")) return std::nullopt;
+  const size_t quote = s.find('\'');
+  if (quote == s.npos) return std::nullopt;
+  const std::string_view typestr = s.substr(0, quote);
+  s.remove_prefix(quote);
+  const auto dtype = ParseTypestr(typestr);
+  if (!dtype || typestr.find('\\') != typestr.npos) return std::nullopt;
+  NpyHeader h;
+  if (Eat(s, "', 'fortran_order': False, 'shape': (")) {
+    h.fortran_order = false;
+  } else if (Eat(s, "', 'fortran_order': True, 'shape': (")) {
+    h.fortran_order = true;
+  } else {
+    return std::nullopt;
+  }
+  const size_t shape_at = static_cast<size_t>(s.data() - text.data()) - 1;
+  while (!s.starts_with(")")) {
+    auto dim = EatDim(s);
+    if (!dim) return std::nullopt;
+    h.shape.push_back(*dim);
+    if (Eat(s, ", ")) continue;
+    if (!Eat(s, ",") || h.shape.size() != 1 || !s.starts_with(")")) return std::nullopt;
+  }
+  const size_t shape_end = static_cast<size_t>(s.data() - text.data()) + 1;
+  if (!Eat(s, "), }") ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\n'; })) {
+    return std::nullopt;
+  }
+  h.shape_repr = std::string(text.substr(shape_at, shape_end - shape_at));
+  h.descr_repr = std::string(typestr);
+  h.itemsize = dtype->itemsize;
+  h.has_object = dtype->has_object;
+  if (!FillSizes(0, &h)) return std::nullopt;
+  h.header_text = HeaderTextUtf8(text, encoding);
+  return h;
+}
+
 Result<NpyHeader> ParseNpyHeader(std::span<const std::byte> bytes) {
   auto prefix = ParseNpyPrefix(bytes);
   if (!prefix) return std::move(prefix).error();
@@ -1268,6 +1335,12 @@ Result<NpyHeader> ParseNpyHeader(std::span<const std::byte> bytes) {
   const Encoding encoding = prefix->major == 3 ? Encoding::kUtf8 : Encoding::kLatin1;
   if (auto ok = CheckHeaderBytes(text, encoding, start); !ok) {
     return std::move(ok).error();
+  }
+  if (auto fast = ParseAsNumpyWrites(text, encoding)) {
+    fast->major = prefix->major;
+    fast->minor = prefix->minor;
+    fast->data_offset = prefix->data_offset;
+    return std::move(*fast);
   }
   LiteralParser parser(text, encoding, start, prefix->major < 3);
   auto dict = parser.ParseDocument();

@@ -46,6 +46,7 @@ void AppendUtf8(uint32_t cp, std::string& out) {
 }
 
 std::string Cp437ToUtf8(std::string_view bytes) {
+  if (IsAscii(bytes)) return std::string(bytes);
   std::string out;
   out.reserve(bytes.size());
   for (char c : bytes) {

@@ -1,7 +1,8 @@
 #include "core/tree.h"
 
 #include <algorithm>
-#include <map>
+#include <cassert>
+#include <functional>
 #include <unordered_map>
 
 #include "core/archive.h"
@@ -35,6 +36,13 @@ class Tree::Builder {
     const size_t slots = 2 + 2 * index_.entries.size();
     tree_.nodes_.resize(slots);
     kids_.resize(slots);
+    // Every name is a component of a member's path, once in each view, or
+    // the raw directory's: the arena never needs to grow, so views of it
+    // stay valid.
+    size_t names = options_.raw_dir.size();
+    for (const ZipEntry& e : index_.entries) names += 2 * e.path.size();
+    tree_.names_.reserve(names);
+    by_name_.reserve(slots);
     MakeDir(kRoot, kRoot, "", kNoMember, mtime_);
     AddExplicitDirs();
     AddFiles();
@@ -45,7 +53,8 @@ class Tree::Builder {
 
  private:
   // Member i that wins `path` among its kind (SPEC §2: the last one).
-  using Winners = std::map<std::string, size_t>;
+  // Views into the index's paths, which outlive the builder.
+  using Winners = std::unordered_map<std::string_view, size_t>;
 
   void Warn(std::string line) { warnings_.push_back(std::move(line)); }
 
@@ -61,11 +70,12 @@ class Tree::Builder {
     Node& n = N(slot);
     n.name_off = static_cast<uint32_t>(tree_.names_.size());
     n.name_len = static_cast<uint32_t>(name.size());
+    assert(tree_.names_.size() + name.size() <= tree_.names_.capacity());
     tree_.names_.append(name);
     n.parent = parent;
     if (slot != parent) {
       kids_[parent].push_back(slot);
-      by_name_[Key(parent, name)] = slot;
+      by_name_[Key(parent, tree_.Name(n))] = slot;
     }
   }
 
@@ -77,12 +87,14 @@ class Tree::Builder {
     N(slot).mtime = mtime;
   }
 
-  static std::string Key(uint32_t parent, std::string_view name) {
-    std::string key = std::to_string(parent);
-    key += '/';
-    key += name;
-    return key;
-  }
+  // A child's key: its parent and a view of its name in the arena, which
+  // never moves (Build reserves it whole).
+  using Key = std::pair<uint32_t, std::string_view>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<std::string_view>()(k.second) * 31 + k.first;
+    }
+  };
 
   // The child of `parent` called `name`, or kNoMember.
   uint32_t Child(uint32_t parent, std::string_view name) const {
@@ -140,9 +152,11 @@ class Tree::Builder {
       }
       dirs[e.path] = e.index;
     }
-    std::vector<std::pair<std::string, size_t>> order(dirs.begin(), dirs.end());
-    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-      return Depth(a.first) < Depth(b.first);
+    // Parents first, then archive order: the numbering stays a function
+    // of the archive.
+    std::vector<std::pair<std::string_view, size_t>> order(dirs.begin(), dirs.end());
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return std::pair(Depth(a.first), a.second) < std::pair(Depth(b.first), b.second);
     });
     for (const auto& [path, i] : order) {
       const ZipEntry& e = index_.entries[i];
@@ -164,12 +178,11 @@ class Tree::Builder {
         it->second = e.index;
       }
     }
-    std::vector<std::pair<size_t, std::string_view>> order;
-    for (const auto& [path, i] : files) order.emplace_back(i, path);
-    std::sort(order.begin(), order.end());
-    for (const auto& [i, path] : order) {
-      const ZipEntry& e = index_.entries[i];
-      AddLeaf(kRoot, path, FileSlot(i), NodeKind::kFile, i, 0, e.size);
+    // In archive order, each winner where it stands.
+    for (const ZipEntry& e : index_.entries) {
+      if (e.is_directory || !e.skip_reason.empty()) continue;
+      if (auto it = files.find(e.path); it == files.end() || it->second != e.index) continue;
+      AddLeaf(kRoot, e.path, FileSlot(e.index), NodeKind::kFile, e.index, 0, e.size);
     }
   }
 
@@ -218,9 +231,11 @@ class Tree::Builder {
       Node& dir = tree_.nodes_[d];
       if (dir.kind != NodeKind::kDir) continue;
       auto& kids = kids_[d];
-      std::sort(kids.begin(), kids.end(), [this](uint32_t a, uint32_t b) {
-        return tree_.Name(N(a)) < tree_.Name(N(b));
-      });
+      auto by_name = [this](uint32_t a, uint32_t b) { return tree_.Name(N(a)) < tree_.Name(N(b)); };
+      // Archives often list members sorted already.
+      if (!std::is_sorted(kids.begin(), kids.end(), by_name)) {
+        std::sort(kids.begin(), kids.end(), by_name);
+      }
       dir.first_child = static_cast<uint32_t>(tree_.children_.size());
       dir.child_count = static_cast<uint32_t>(kids.size());
       dir.nlink = 2;
@@ -238,7 +253,7 @@ class Tree::Builder {
   std::vector<std::string>& warnings_;
   Tree tree_;
   std::vector<std::vector<uint32_t>> kids_;
-  std::unordered_map<std::string, uint32_t> by_name_;
+  std::unordered_map<Key, uint32_t, KeyHash> by_name_;
 };
 
 Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays,

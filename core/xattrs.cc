@@ -1,6 +1,7 @@
 #include "core/xattrs.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace npzfs::core {
 
@@ -15,16 +16,18 @@ Xattrs MemberXattrs(const ZipEntry& e, const NpyHeader* header,
       {"user.zip.crc32", crc},
   };
   if (header != nullptr) {
-    const Xattrs npy = {
-        {"user.npy.descr", header->descr_repr},
-        {"user.npy.shape", header->shape_repr},
-        {"user.npy.fortran_order", header->fortran_order ? "True" : "False"},
-        {"user.npy.version",
-         std::to_string(header->major) + "." + std::to_string(header->minor)},
-        {"user.npy.data_offset", std::to_string(header->data_offset)},
-        {"user.npy.header", header->header_text},
+    const std::string values[] = {
+        header->descr_repr,
+        header->shape_repr,
+        header->fortran_order ? "True" : "False",
+        std::to_string(header->major) + "." + std::to_string(header->minor),
+        std::to_string(header->data_offset),
+        header->header_text,
     };
-    for (const auto& [name, value] : npy) {
+    static_assert(std::size(values) == std::size(kNpyXattrNames));
+    for (size_t i = 0; i < std::size(values); ++i) {
+      const char* name = kNpyXattrNames[i];
+      const std::string& value = values[i];
       if (value.size() > kMaxXattrValue) {
         if (dropped) dropped->push_back(name);
         continue;

@@ -15,6 +15,12 @@ namespace npzfs::core {
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
 
+// The user.npy.* names, in the order MemberXattrs gives them.
+inline constexpr const char* kNpyXattrNames[] = {
+    "user.npy.descr",   "user.npy.shape",       "user.npy.fortran_order",
+    "user.npy.version", "user.npy.data_offset", "user.npy.header",
+};
+
 // Linux's limit on one xattr value (XATTR_SIZE_MAX).
 inline constexpr size_t kMaxXattrValue = 65536;
 

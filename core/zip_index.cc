@@ -265,10 +265,9 @@ std::string Mismatch(const char* what, uint64_t local, uint64_t central) {
 // Reads member e's local header, checks it against the central directory
 // (SPEC §2: the central directory is the truth) and sets data_offset, or
 // local_error. Only an I/O error fails.
-// `fill` is passed on to the reader.
-Result<void> ResolveLocalHeader(WindowedReader& reader, size_t fill,
-                                uint64_t archive_size, uint64_t prefix,
-                                std::string_view central_name, ZipEntry& e) {
+// `reader` holds local header k.
+Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive_size,
+                                uint64_t prefix, std::string_view central_name, ZipEntry& e) {
   if (!e.local_error.empty()) return {};
   if (e.local_header_offset >= archive_size - prefix) {
     e.local_error = "the local header offset " + std::to_string(e.local_header_offset) +
@@ -276,7 +275,7 @@ Result<void> ResolveLocalHeader(WindowedReader& reader, size_t fill,
     return {};
   }
   const uint64_t at = prefix + e.local_header_offset;
-  auto fixed_r = reader.Read(at, kLocalHeaderSize, fill);
+  auto fixed_r = reader.Read(k, at, kLocalHeaderSize);
   if (!fixed_r) return Fail(std::move(fixed_r).error());
   if (fixed_r->size() < kLocalHeaderSize) {
     e.local_error = "the local header at offset " + std::to_string(at) +
@@ -294,7 +293,7 @@ Result<void> ResolveLocalHeader(WindowedReader& reader, size_t fill,
   uint64_t csize = Le32(&h[18]);
   uint64_t usize = Le32(&h[22]);
   const size_t n = Le16(&h[26]), m = Le16(&h[28]);
-  auto var = reader.Read(at + kLocalHeaderSize, n + m);
+  auto var = reader.Read(k, at + kLocalHeaderSize, n + m);
   if (!var) return Fail(std::move(var).error());
   if (var->size() < n + m) {
     e.local_error = "the local header at offset " + std::to_string(at) +
@@ -423,25 +422,20 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   // never read here.
   std::vector<size_t> order(index.entries.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  auto by_offset = [&](size_t a, size_t b) {
     return index.entries[a].local_header_offset < index.entries[b].local_header_offset;
-  });
-  constexpr uint64_t kWindow = 1 << 20, kHeaderGuess = 1024, kMaxGap = 16 << 10;
-  WindowedReader local(src, kWindow);
-  auto lho = [&](size_t k) {
-    return index.prefix + std::min(index.entries[order[k]].local_header_offset,
-                                   index.archive_size);
   };
+  if (!std::is_sorted(order.begin(), order.end(), by_offset)) {
+    std::sort(order.begin(), order.end(), by_offset);
+  }
+  std::vector<uint64_t> offsets;
+  for (size_t i : order) {
+    offsets.push_back(index.prefix +
+                      std::min(index.entries[i].local_header_offset, index.archive_size));
+  }
+  GatherReader local(src, std::move(offsets), 1024);
   for (size_t k = 0; k < order.size(); ++k) {
-    uint64_t fill = kHeaderGuess;
-    if (!local.Contains(lho(k), kHeaderGuess)) {
-      for (size_t j = k + 1; j < order.size(); ++j) {
-        const uint64_t reach = lho(j) - lho(k) + kHeaderGuess;
-        if (lho(j) - lho(k) > fill + kMaxGap || reach > kWindow) break;
-        fill = reach;
-      }
-    }
-    auto r = ResolveLocalHeader(local, fill, index.archive_size, index.prefix,
+    auto r = ResolveLocalHeader(local, k, index.archive_size, index.prefix,
                                 raw_names[order[k]], index.entries[order[k]]);
     if (!r) return Fail(std::move(r).error());
   }

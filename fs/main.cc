@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +61,11 @@ std::string AbsolutePath(const std::string& path) {
 
 // Opens the archive and builds everything the handlers use.
 core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  const auto t0 = Clock::now();
   auto archive = core::Archive::Open(o.archive);
   if (!archive) return core::Fail(std::move(archive).error());
   auto m = std::make_unique<Mounted>();
@@ -68,12 +74,17 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
   struct stat st {};
   ::fstat(m->archive->source().fd(), &st);
 
+  const auto t1 = Clock::now();
   std::vector<std::string> notes;
   m->arrays = m->archive->ScanArrays(notes);
+  const auto t2 = Clock::now();
   for (const auto& line : notes) spdlog::info("{}", line);
   std::vector<std::string> warnings;
   m->tree = core::Tree::Build(m->archive->index(), m->arrays, st.st_mtime, o.tree, warnings);
   for (const auto& line : warnings) spdlog::warn("{}", line);
+  const auto t3 = Clock::now();
+  spdlog::debug("index {:.1f} ms, npy headers {:.1f} ms, tree {:.1f} ms", ms(t0, t1), ms(t1, t2),
+                ms(t2, t3));
   m->content = std::make_unique<core::Content>(*m->archive, o.content);
   const size_t members = m->archive->entries().size();
   m->fs.reset(new fs::Filesystem{*m->archive, m->tree, m->arrays, *m->content, abs,

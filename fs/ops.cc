@@ -225,16 +225,17 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
   });
 }
 
-// The xattrs of a node (SPEC §3), computed on demand: the header of an
-// array is read again (a few KiB at most) rather than kept for every member.
-core::Xattrs XattrsOf(const Filesystem& fs, const Node& n) {
+// The xattrs of a node (see core/xattrs.h), computed on demand. With
+// `with_npy`, an array's header is read again (a few KiB at most) rather
+// than kept for every member; without it, only the zip attributes.
+core::Xattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
   if (fs.tree.Ino(n) == core::Tree::kRootIno) {
     return core::RootXattrs(fs.archive_path, fs.archive.entries().size());
   }
   if (n.member == core::kNoMember) return {};
   const core::ZipEntry& e = fs.archive.entries()[n.member];
   std::optional<core::NpyHeader> header;
-  if (fs.arrays[n.member].header_ok) {
+  if (with_npy && fs.arrays[n.member].header_ok) {
     auto h = fs.archive.ReadNpyHeader(n.member);
     if (h) {
       header = std::move(*h);
@@ -251,6 +252,27 @@ core::Xattrs XattrsOf(const Filesystem& fs, const Node& n) {
   return x;
 }
 
+// The names listxattr gives. A header under 16 KiB cannot produce a value
+// over the 64 KiB limit (a byte of header text is at most 4 bytes of repr),
+// so its names are known without reading it.
+std::string XattrNames(const Filesystem& fs, const Node& n) {
+  const bool small_header = n.member != core::kNoMember &&
+                            fs.arrays[n.member].header_ok &&
+                            fs.arrays[n.member].data_offset <= 16384;
+  std::string names;
+  for (const auto& [key, value] : XattrsOf(fs, n, !small_header)) {
+    names += key;
+    names += '\0';
+  }
+  if (small_header) {
+    for (const char* key : core::kNpyXattrNames) {
+      names += key;
+      names += '\0';
+    }
+  }
+  return names;
+}
+
 // The kernel's protocol: size 0 asks for the length, a short buffer is
 // ERANGE.
 void ReplyXattrBytes(fuse_req_t req, const std::string& bytes, size_t size) {
@@ -263,8 +285,13 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
     const Node* n = NodeOr404(req, ino);
     if (n == nullptr) return;
-    for (const auto& [key, value] : XattrsOf(Fs(req), *n)) {
-      if (key == name) return ReplyXattrBytes(req, value, size);
+    // Every name npzfs has is user.*: others (security.selinux,
+    // system.posix_acl_access, which `ls -l` asks of every file) are
+    // answered at once.
+    const std::string_view wanted = name;
+    if (!wanted.starts_with("user.")) return (void)fuse_reply_err(req, ENODATA);
+    for (const auto& [key, value] : XattrsOf(Fs(req), *n, wanted.starts_with("user.npy."))) {
+      if (key == wanted) return ReplyXattrBytes(req, value, size);
     }
     fuse_reply_err(req, ENODATA);
   });
@@ -274,12 +301,7 @@ void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Guard(req, "listxattr", [&] {
     const Node* n = NodeOr404(req, ino);
     if (n == nullptr) return;
-    std::string names;
-    for (const auto& [key, value] : XattrsOf(Fs(req), *n)) {
-      names += key;
-      names += '\0';
-    }
-    ReplyXattrBytes(req, names, size);
+    ReplyXattrBytes(req, XattrNames(Fs(req), *n), size);
   });
 }
 

@@ -267,6 +267,39 @@ TEST(NpyHeaderTest, ParsesHeadersNumpyWrote) {
   }
 }
 
+// Headers in numpy's own layout are read by a direct path, all others by
+// the literal parser: a space after '{' (taken from the padding, so the
+// length holds) sends each numpy-written header down the other path, and
+// both must agree on everything but the text itself.
+TEST(NpyHeaderTest, DirectPathAgreesWithTheLiteralParser) {
+  int compared = 0;
+  for (const NumpyWrittenCase& c : kNumpyWritten) {
+    SCOPED_TRACE(c.name);
+    const std::string fast_bytes(c.bytes);
+    std::string slow_bytes = fast_bytes;
+    const size_t brace = slow_bytes.find('{');
+    const size_t last_space = slow_bytes.rfind(' ');
+    if (last_space < slow_bytes.find('}')) continue;  // no padding to borrow
+    slow_bytes.erase(last_space, 1);
+    slow_bytes.insert(brace + 1, " ");
+    const NpyHeader fast = MustParse(fast_bytes);
+    const NpyHeader slow = MustParse(slow_bytes);
+    EXPECT_EQ(fast.major, slow.major);
+    EXPECT_EQ(fast.data_offset, slow.data_offset);
+    EXPECT_EQ(fast.descr_repr, slow.descr_repr);
+    EXPECT_EQ(fast.shape_repr, slow.shape_repr);
+    EXPECT_EQ(fast.fortran_order, slow.fortran_order);
+    EXPECT_EQ(fast.shape, slow.shape);
+    EXPECT_EQ(fast.element_count, slow.element_count);
+    EXPECT_EQ(fast.itemsize, slow.itemsize);
+    EXPECT_EQ(fast.has_object, slow.has_object);
+    EXPECT_EQ(fast.data_size, slow.data_size);
+    EXPECT_EQ("{ " + fast.header_text.substr(1), slow.header_text);
+    ++compared;
+  }
+  EXPECT_GT(compared, 40);
+}
+
 TEST(NpyHeaderTest, AcceptsWhatNumpyAccepts) {
   for (const ValidCase& c : kValidCases) {
     SCOPED_TRACE(c.text);

@@ -90,10 +90,20 @@ int WaitOrKill(pid_t pid, double seconds) {
 
 std::unique_ptr<MountedNpz> MountedNpz::Start(const std::string& archive,
                                               const std::vector<std::string>& args) {
+  auto dir = std::make_unique<TempDir>();
+  const std::string mnt = dir->Join("mnt");
+  ::mkdir(mnt.c_str(), 0755);
+  auto m = StartAt(archive, mnt, args);
+  if (m) m->mnt_dir_ = std::move(dir);  // the mountpoint goes when the mount does
+  return m;
+}
+
+std::unique_ptr<MountedNpz> MountedNpz::StartAt(const std::string& archive,
+                                                const std::string& mountpoint,
+                                                const std::vector<std::string>& args) {
   std::unique_ptr<MountedNpz> m(new MountedNpz);
-  m->mnt_ = m->dir_.Join("mnt");
+  m->mnt_ = mountpoint;
   m->log_ = m->dir_.Join("npzfs.log");
-  ::mkdir(m->mnt_.c_str(), 0755);
 
   std::vector<std::string> argv = {NpzfsBinary(), "-f"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -144,6 +154,17 @@ int MountedNpz::Terminate(int signal) {
     RunCommand({"fusermount3", "-u", "-z", mnt_});
   }
   return status;
+}
+
+void MountedNpz::KillAndCleanUp() {
+  unmounted_ = true;
+  ::kill(pid_, SIGKILL);
+  WaitOrKill(pid_, 20);
+  std::string out;
+  if (RunCommand({"fusermount3", "-u", mnt_}, &out) != 0) {
+    ADD_FAILURE() << "fusermount3 -u after SIGKILL: " << out;
+    RunCommand({"fusermount3", "-u", "-z", mnt_});
+  }
 }
 
 MountedNpz::~MountedNpz() {

@@ -32,6 +32,10 @@ class MountedNpz {
   // daemon's output) when it does not come up.
   static std::unique_ptr<MountedNpz> Start(const std::string& archive,
                                            const std::vector<std::string>& args = {});
+  // The same at an existing directory `mountpoint` (not removed after).
+  static std::unique_ptr<MountedNpz> StartAt(const std::string& archive,
+                                             const std::string& mountpoint,
+                                             const std::vector<std::string>& args = {});
   ~MountedNpz();
   MountedNpz(const MountedNpz&) = delete;
   MountedNpz& operator=(const MountedNpz&) = delete;
@@ -48,13 +52,18 @@ class MountedNpz {
   // (-1 if it had to be killed). The mount must then be gone.
   int Terminate(int signal);
 
+  // SIGKILL: the daemon dies without unmounting; the mount is left broken
+  // (ENOTCONN) until fusermount3 -u, which this then runs.
+  void KillAndCleanUp();
+
   // What the daemon wrote to stderr so far.
   std::string Log() const;
 
  private:
   MountedNpz() = default;
 
-  TempDir dir_;
+  TempDir dir_;                       // holds the daemon's log
+  std::unique_ptr<TempDir> mnt_dir_;  // holds the mountpoint made by Start()
   std::string mnt_;
   std::string log_;
   pid_t pid_ = -1;

@@ -1,0 +1,384 @@
+"""The npzfs benchmark: npzfs against numpy, plain .npy files and other
+FUSE mounters, as ratios measured in one run, medians of several runs.
+
+usage: bench.py --npzfs BIN --data DIR [--runs N] [--only a,b,c,d,e,f]
+
+Makes its data with numpy in DIR (kept for later runs), mounts with npzfs
+and, where installed, fuse-zip and archivemount, and prints:
+
+ (a) sequential read of a ~1 GiB compressed member: npzfs (first read after
+     a fresh mount) vs numpy's np.load of it from the npz vs `cat` of the
+     plain .npy from the page cache; fuse-zip and archivemount
+ (b) after a fresh mount, the first 4 KiB read at 90 % of that member, then
+     100 random 4 KiB reads (median, p99)
+ (c) the daemon's peak RSS (VmHWM) after reading the whole member, at
+     cache_size=64M and at the default
+ (d) mount time, `find | wc -l` and `ls -l` over a 100,000-member npz, and
+     the daemon's RSS afterwards
+ (e) np.load of a 40 MB array (10000x1000 float32) through the mount (both
+     np.savez and np.savez_compressed) vs the plain .npy vs numpy's own read
+     of the npz
+ (f) a ~1 GiB stored member: first and second sequential read through the
+     mount vs `cat` of the plain .npy from the page cache
+
+Every archive and .npy file is read once before timing, so all reads come
+from the page cache: the figures are decompression and FUSE, not the disk.
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+import numpy as np
+
+MiB = 1 << 20
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def warm(path):
+    with open(path, "rb") as f:
+        while f.read(8 * MiB):
+            pass
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
+def cat(path):
+    subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
+
+
+def read_at(path, offset, n=4096):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, n, offset)
+    finally:
+        os.close(fd)
+
+
+def vm_hwm_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def vm_rss_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+class Mount:
+    """A FUSE mount of one tool, torn down on exit (always)."""
+
+    def __init__(self, argv_before_mnt, archive, foreground_pid=True, argv_after=()):
+        self.dir = tempfile.mkdtemp(prefix="npzfs-bench-")
+        self.mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(self.mnt)
+        self.argv = list(argv_before_mnt) + [archive, self.mnt] + list(argv_after)
+        self.proc = None
+        self.foreground = foreground_pid
+
+    def __enter__(self):
+        t = time.perf_counter()
+        if self.foreground:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            while not is_mounted(self.mnt):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("%s failed: %s" % (self.argv[0], self.proc.stderr.read().decode()))
+                time.sleep(0.001)
+        else:
+            r = subprocess.run(self.argv, capture_output=True)
+            if r.returncode != 0 or not is_mounted(self.mnt):
+                raise RuntimeError("%s failed: %s" % (self.argv[0], r.stderr.decode()))
+        self.mount_seconds = time.perf_counter() - t
+        return self
+
+    def path(self, rel):
+        return os.path.join(self.mnt, rel)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def __exit__(self, *exc):
+        subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True)
+        if is_mounted(self.mnt):
+            subprocess.run(["fusermount3", "-u", "-z", self.mnt], capture_output=True)
+        if self.proc:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- data
+
+
+def make_smooth(path, mib, compressed):
+    """One float32 member `smooth` that deflates about 4-5:1, made in pieces."""
+    n = mib << 18
+    rng = np.random.default_rng(1)
+    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=method) as z:
+        with z.open("smooth.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": (n,)})
+            step = 16 << 20
+            for start in range(0, n, step):
+                t = np.arange(start, min(n, start + step), dtype=np.float64)
+                x = 20 * np.sin(t / 5000) + 5 * np.sin(t / 377) + rng.standard_normal(t.size)
+                f.write((np.round(x * 4) / 4).astype(np.float32).tobytes())
+
+
+def extract(npz, member, out):
+    with zipfile.ZipFile(npz) as z, z.open(member) as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst, 8 * MiB)
+
+
+def ensure_data(d, mib):
+    os.makedirs(d, exist_ok=True)
+    files = {
+        "big_z": os.path.join(d, "smooth_%dM_compressed.npz" % mib),
+        "big_s": os.path.join(d, "smooth_%dM_stored.npz" % mib),
+        "big_npy": os.path.join(d, "smooth_%dM.npy" % mib),
+        "many": os.path.join(d, "many_100000.npz"),
+        "seed_s": os.path.join(d, "seed_savez.npz"),
+        "seed_z": os.path.join(d, "seed_savez_compressed.npz"),
+        "seed_npy": os.path.join(d, "seed.npy"),
+    }
+    if not os.path.exists(files["big_z"]):
+        log("making", files["big_z"])
+        make_smooth(files["big_z"] + ".tmp", mib, True)
+        os.rename(files["big_z"] + ".tmp", files["big_z"])
+    if not os.path.exists(files["big_npy"]):
+        extract(files["big_z"], "smooth.npy", files["big_npy"] + ".tmp")
+        os.rename(files["big_npy"] + ".tmp", files["big_npy"])
+    if not os.path.exists(files["big_s"]):
+        log("making", files["big_s"])
+        with zipfile.ZipFile(files["big_s"] + ".tmp", "w") as z:
+            z.write(files["big_npy"], "smooth.npy")
+        os.rename(files["big_s"] + ".tmp", files["big_s"])
+    if not os.path.exists(files["many"]):
+        log("making", files["many"])
+        arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
+        np.savez(files["many"] + ".tmp.npz", **arrays)
+        os.rename(files["many"] + ".tmp.npz", files["many"])
+    if not os.path.exists(files["seed_npy"]):
+        log("making the 40 MB seed array")
+        seed = np.random.default_rng(2).standard_normal((10000, 1000)).astype(np.float32)
+        np.save(files["seed_npy"], seed)
+        np.savez(files["seed_s"], seed=seed)
+        np.savez_compressed(files["seed_z"], seed=seed)
+    for f in files.values():
+        warm(f)
+    return files
+
+
+# ---------------------------------------------------------------- benches
+
+def row(name, value, unit, *ratios):
+    """One figure, then `ratio` x `what` for each (ratio, what) given."""
+    r = "".join("  %.2fx %s" % (ratio, vs) for ratio, vs in ratios)
+    print("  %-46s %10.2f %-5s%s" % (name, value, unit, r), flush=True)
+
+
+def numpy_load_seconds(npz, key, runs, mmap=False):
+    code = ("import numpy as np, sys, time\n"
+            "t = time.perf_counter()\n"
+            "p = sys.argv[1]\n"
+            "a = np.load(p, mmap_mode='r') if sys.argv[3] == '1' else np.load(p)\n"
+            "a = a[sys.argv[2]] if sys.argv[2] else a\n"
+            "s = float(np.asarray(a).sum(dtype=np.float64))\n"
+            "print(time.perf_counter() - t)\n")
+    out = []
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", code, npz, key, "1" if mmap else "0"],
+                           capture_output=True, text=True, check=True)
+        out.append(float(r.stdout))
+    return median(out)
+
+
+def bench_a_b_c(npzfs, files, runs, mib):
+    size = os.path.getsize(files["big_npy"])
+    mb = size / 1e6
+    log("(a) sequential read of a %d MiB deflate member (%.1f:1)" %
+        (mib, size / zipfile.ZipFile(files["big_z"]).getinfo("smooth.npy").compress_size))
+    plain = median([timed(cat, files["big_npy"]) for _ in range(runs)])
+    row("cat plain .npy (page cache)", mb / plain, "MB/s")
+    npy_load = numpy_load_seconds(files["big_z"], "smooth", max(1, runs // 2 + 1))
+    row("numpy np.load(npz)['smooth']", mb / npy_load, "MB/s")
+    first, hwm = [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f"], files["big_z"]) as m:
+            first.append(timed(cat, m.path("smooth.npy")))
+            hwm.append(vm_hwm_mib(m.pid))
+    row("npzfs cat, first read after mount", mb / median(first), "MB/s",
+        (npy_load / median(first), "numpy np.load"), (plain / median(first), "cat plain .npy"))
+    other_mounters(files, mb, npy_load, runs)
+
+    log("(b) random 4 KiB reads, fresh mount")
+    firsts, meds, p99s = [], [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f"], files["big_z"]) as m:
+            p = m.path("smooth.npy")
+            firsts.append(timed(read_at, p, int(size * 0.9)))
+            rng = random.Random(7)
+            lat = [timed(read_at, p, rng.randrange(0, size - 4096)) for _ in range(100)]
+            meds.append(median(lat))
+            p99s.append(pct(lat, 0.99))
+    row("npzfs first 4 KiB read at 90%", median(firsts) * 1e3, "ms")
+    row("npzfs random 4 KiB after it, median", median(meds) * 1e3, "ms")
+    row("npzfs random 4 KiB after it, p99", median(p99s) * 1e3, "ms")
+
+    log("(c) daemon peak RSS after reading the whole member")
+    row("npzfs VmHWM, default cache_size", median(hwm), "MiB")
+    hwm64 = []
+    for _ in range(max(1, runs // 2)):
+        with Mount([npzfs, "-f", "-o", "cache_size=64M"], files["big_z"]) as m:
+            cat(m.path("smooth.npy"))
+            hwm64.append(vm_hwm_mib(m.pid))
+    row("npzfs VmHWM, cache_size=64M", median(hwm64), "MiB")
+
+
+def other_mounters(files, mb, npy_load, runs):
+    size = os.path.getsize(files["big_npy"])
+    for tool in ("fuse-zip", "archivemount"):
+        if not shutil.which(tool):
+            log("  %s: not installed" % tool)
+            continue
+        argv = [tool, "-r", "-f"] if tool == "fuse-zip" else [tool, "-o", "readonly", "-f"]
+        try:
+            with Mount(argv, files["big_z"]) as m:
+                p = m.path("smooth.npy")
+                try:
+                    os.stat(p)
+                except OSError as e:
+                    log("  %s: cannot stat smooth.npy: %s" % (tool, e.strerror))
+                    continue
+                if tool == "archivemount":
+                    # Re-inflates from the member's start on every read: a
+                    # full read takes hours; time one read at 90 % instead.
+                    t = timed(read_at, p, int(size * 0.9))
+                    row("archivemount one 4 KiB read at 90%", t * 1e3, "ms")
+                    continue
+                t = timed(cat, p)
+                row("%s cat, first read after mount" % tool, mb / t, "MB/s",
+                    (npy_load / t, "numpy np.load"))
+        except RuntimeError as e:
+            log("  %s: %s" % (tool, str(e).strip()[:200]))
+
+
+def bench_d(npzfs, files, runs):
+    log("(d) 100,000-member npz (np.savez)")
+    mounts, finds, lss, rss = [], [], [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f"], files["many"]) as m:
+            mounts.append(m.mount_seconds)
+            finds.append(timed(lambda: subprocess.run(
+                "find %s | wc -l" % m.mnt, shell=True, check=True, capture_output=True)))
+            lss.append(timed(lambda: subprocess.run(
+                ["ls", "-l", m.mnt], check=True, stdout=subprocess.DEVNULL)))
+            rss.append(vm_hwm_mib(m.pid))
+    row("npzfs mount (until the mount is live)", median(mounts), "s")
+    row("find | wc -l", median(finds), "s")
+    row("ls -l", median(lss), "s")
+    row("npzfs VmHWM afterwards", median(rss), "MiB")
+
+
+def bench_e(npzfs, files, runs):
+    log("(e) np.load of the 40 MB seed array")
+    plain = numpy_load_seconds(files["seed_npy"], "", runs)
+    row("np.load plain .npy", plain * 1e3, "ms")
+    for kind, key in (("np.savez", "seed_s"), ("np.savez_compressed", "seed_z")):
+        own = numpy_load_seconds(files[key], "seed", runs)
+        row("numpy np.load of the %s npz" % kind, own * 1e3, "ms")
+        mounted = []
+        for _ in range(runs):
+            with Mount([npzfs, "-f"], files[key]) as m:
+                mounted.append(numpy_load_seconds(m.path("seed.npy"), "", 1))
+        t = median(mounted)
+        row("np.load through npzfs (%s)" % kind, t * 1e3, "ms",
+            (own / t, "numpy's npz read"), (plain / t, "plain .npy"))
+
+
+def bench_f(npzfs, files, runs):
+    size = os.path.getsize(files["big_npy"])
+    mb = size / 1e6
+    log("(f) sequential read of a %d MiB stored member" % (size >> 20))
+    plain = median([timed(cat, files["big_npy"]) for _ in range(runs)])
+    row("cat plain .npy (page cache)", mb / plain, "MB/s")
+    first, second = [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f"], files["big_s"]) as m:
+            first.append(timed(cat, m.path("smooth.npy")))
+            second.append(timed(cat, m.path("smooth.npy")))
+    row("npzfs cat, first read after mount", mb / median(first), "MB/s",
+        (plain / median(first), "cat plain .npy"))
+    row("npzfs cat, second read", mb / median(second), "MB/s",
+        (plain / median(second), "cat plain .npy"))
+    if shutil.which("fuse-zip"):
+        try:
+            with Mount(["fuse-zip", "-r", "-f"], files["big_s"]) as m:
+                t = timed(cat, m.path("smooth.npy"))
+                row("fuse-zip cat, first read", mb / t, "MB/s", (plain / t, "cat plain .npy"))
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            log("  fuse-zip:", str(e)[:200])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--npzfs", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--mib", type=int, default=1024)
+    ap.add_argument("--only", default="a,b,c,d,e,f")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    files = ensure_data(args.data, args.mib)
+    log("npzfs benchmark: %d runs each, medians; %s" % (args.runs, time.strftime("%Y-%m-%d %H:%M")))
+    if only & {"a", "b", "c"}:
+        bench_a_b_c(args.npzfs, files, args.runs, args.mib)
+    if "d" in only:
+        bench_d(args.npzfs, files, args.runs)
+    if "e" in only:
+        bench_e(args.npzfs, files, args.runs)
+    if "f" in only:
+        bench_f(args.npzfs, files, args.runs)
+
+
+if __name__ == "__main__":
+    main()

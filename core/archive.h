@@ -31,7 +31,7 @@ inline constexpr uint64_t kMaxNpyHeaderBytes = 1 << 20;
 // A member's npy header as far as the tree and the xattrs need it.
 struct ArrayInfo {
   bool header_ok = false;  // a .npy member whose header numpy would accept
-  // SPEC §2: valid header, no Python objects in the dtype, and at least
+  // A valid header, no Python objects in the dtype, and at least
   // shape x itemsize bytes after the header: the raw view can serve it.
   bool mappable = false;
   uint64_t data_offset = 0;  // the header's size, when header_ok

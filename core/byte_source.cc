@@ -10,14 +10,12 @@
 
 namespace npzfs::core {
 
-Result<void> ReadExactly(const ByteSource& src, uint64_t offset,
-                         std::span<std::byte> out) {
+Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::byte> out) {
   auto got = src.ReadAt(offset, out);
   if (!got) return Fail(std::move(got).error());
   if (*got != out.size()) {
-    return Corrupt(src.name() + ": unexpected end of file: wanted " +
-                   std::to_string(out.size()) + " bytes at offset " +
-                   std::to_string(offset) + ", file has " +
+    return Corrupt(src.name() + ": unexpected end of file: wanted " + std::to_string(out.size()) +
+                   " bytes at offset " + std::to_string(offset) + ", file has " +
                    std::to_string(src.size()));
   }
   return {};
@@ -57,21 +55,20 @@ Result<void> FileSource::CheckUnchanged() const {
     }
     changed_.store(true, std::memory_order_relaxed);
   }
-  return Fail(Corrupt(path_ + ": the archive was changed (truncated or written) since it was opened"));
+  return Fail(
+      Corrupt(path_ + ": the archive was changed (truncated or written) since it was opened"));
 }
 
-Result<size_t> FileSource::ReadAt(uint64_t offset,
-                                  std::span<std::byte> out) const {
+Result<size_t> FileSource::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   size_t done = 0;
   while (done < out.size()) {
     // pread takes a signed offset; past INT64_MAX nothing can be read.
     if (offset + done > static_cast<uint64_t>(INT64_MAX)) break;
-    ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Fail(IoError(errno, path_ + ": read at offset " +
-                                     std::to_string(offset + done)));
+      return Fail(IoError(errno, path_ + ": read at offset " + std::to_string(offset + done)));
     }
     if (n == 0) break;
     done += static_cast<size_t>(n);
@@ -81,23 +78,20 @@ Result<size_t> FileSource::ReadAt(uint64_t offset,
   return done;
 }
 
-Result<size_t> MemorySource::ReadAt(uint64_t offset,
-                                    std::span<std::byte> out) const {
+Result<size_t> MemorySource::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   if (offset >= bytes_.size()) return size_t{0};
   size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
   if (n > 0) std::memcpy(out.data(), bytes_.data() + offset, n);  // data() may be null
   return n;
 }
 
-Result<size_t> SliceSource::ReadAt(uint64_t offset,
-                                   std::span<std::byte> out) const {
+Result<size_t> SliceSource::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   if (offset >= length_) return size_t{0};
   size_t n = std::min<uint64_t>(out.size(), length_ - offset);
   return inner_.ReadAt(base_ + offset, out.first(n));
 }
 
-Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset,
-                                                        size_t length,
+Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset, size_t length,
                                                         size_t fill) {
   if (!Contains(offset, length)) {
     // Never more than the source holds from `offset`: a small archive
@@ -114,8 +108,7 @@ Result<std::span<const std::byte>> WindowedReader::Read(uint64_t offset,
   return std::span<const std::byte>(buf_).subspan(start, n);
 }
 
-Result<std::span<const std::byte>> GatherReader::Read(size_t k, uint64_t offset,
-                                                      size_t length) {
+Result<std::span<const std::byte>> GatherReader::Read(size_t k, uint64_t offset, size_t length) {
   if (window_.Contains(offset, length)) return window_.Read(offset, length);
   // Load this piece and those after it that follow close behind.
   uint64_t fill = std::max<uint64_t>(need_, length);

@@ -27,8 +27,7 @@ class ByteSource {
 
   // Reads up to out.size() bytes at `offset`. Returns the count, which is
   // smaller than requested only at the end of the source. Thread-safe.
-  virtual Result<size_t> ReadAt(uint64_t offset,
-                                std::span<std::byte> out) const = 0;
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const = 0;
 
   // The size when the source was opened.
   virtual uint64_t size() const = 0;
@@ -41,8 +40,7 @@ class ByteSource {
 };
 
 // ReadAt that must fill `out`; a short read is kCorrupt ("unexpected end").
-Result<void> ReadExactly(const ByteSource& src, uint64_t offset,
-                         std::span<std::byte> out);
+Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::byte> out);
 
 // The archive file, opened read-only once and held for its lifetime.
 //
@@ -57,8 +55,7 @@ class FileSource final : public ByteSource {
   // Errors: kNotFound (ENOENT), kIo with the errno (EACCES, EISDIR, ...).
   static Result<std::unique_ptr<FileSource>> Open(const std::string& path);
 
-  Result<size_t> ReadAt(uint64_t offset,
-                        std::span<std::byte> out) const override;
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override;
   uint64_t size() const override { return size_; }
   const std::string& name() const override { return path_; }
   int fd() const override { return fd_.get(); }
@@ -84,8 +81,7 @@ class MemorySource final : public ByteSource {
   explicit MemorySource(std::string bytes, std::string name = "<memory>")
       : bytes_(std::move(bytes)), name_(std::move(name)) {}
 
-  Result<size_t> ReadAt(uint64_t offset,
-                        std::span<std::byte> out) const override;
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override;
   uint64_t size() const override { return bytes_.size(); }
   const std::string& name() const override { return name_; }
 
@@ -101,8 +97,7 @@ class SliceSource final : public ByteSource {
   SliceSource(const ByteSource& inner, uint64_t base, uint64_t length)
       : inner_(inner), base_(base), length_(length) {}
 
-  Result<size_t> ReadAt(uint64_t offset,
-                        std::span<std::byte> out) const override;
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override;
   uint64_t size() const override { return length_; }
   const std::string& name() const override { return inner_.name(); }
 
@@ -125,8 +120,7 @@ class WindowedReader {
   // buffer, max(length, fill) bytes are loaded from `offset`, where `fill`
   // defaults to the window size: callers that know how far the useful bytes
   // reach pass less, so that nothing of size is read in vain.
-  Result<std::span<const std::byte>> Read(uint64_t offset, size_t length,
-                                          size_t fill = 0);
+  Result<std::span<const std::byte>> Read(uint64_t offset, size_t length, size_t fill = 0);
 
   // True when [offset, offset + length) is in the buffer.
   bool Contains(uint64_t offset, size_t length) const {

@@ -18,16 +18,15 @@ std::string LibzipErrorString(int ze, int sys_errno) {
   return text;
 }
 
-zip_int64_t LibzipArchive::Callback(void* opaque, void* data,
-                                    zip_uint64_t len, zip_source_cmd_t cmd) {
+zip_int64_t LibzipArchive::Callback(void* opaque, void* data, zip_uint64_t len,
+                                    zip_source_cmd_t cmd) {
   auto* st = static_cast<SourceState*>(opaque);
   switch (cmd) {
     case ZIP_SOURCE_OPEN:
       st->pos = 0;
       return 0;
     case ZIP_SOURCE_READ: {
-      auto got = st->src->ReadAt(
-          st->pos, std::span<std::byte>(static_cast<std::byte*>(data), len));
+      auto got = st->src->ReadAt(st->pos, std::span<std::byte>(static_cast<std::byte*>(data), len));
       if (!got) {
         int e = got.error().sys_errno ? got.error().sys_errno : EIO;
         zip_error_set(&st->error, ZIP_ER_READ, e);
@@ -51,8 +50,8 @@ zip_int64_t LibzipArchive::Callback(void* opaque, void* data,
     case ZIP_SOURCE_FREE:
       return 0;  // the state belongs to LibzipArchive
     case ZIP_SOURCE_SEEK: {
-      zip_int64_t pos = zip_source_seek_compute_offset(
-          st->pos, st->src->size(), data, len, &st->error);
+      zip_int64_t pos =
+          zip_source_seek_compute_offset(st->pos, st->src->size(), data, len, &st->error);
       if (pos < 0) return -1;
       st->pos = static_cast<uint64_t>(pos);
       return 0;
@@ -61,17 +60,15 @@ zip_int64_t LibzipArchive::Callback(void* opaque, void* data,
       return static_cast<zip_int64_t>(st->pos);
     case ZIP_SOURCE_SUPPORTS:
       return zip_source_make_command_bitmap(
-          ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
-          ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
-          ZIP_SOURCE_SUPPORTS, -1);
+          ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR,
+          ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS, -1);
     default:
       zip_error_set(&st->error, ZIP_ER_OPNOTSUPP, 0);
       return -1;
   }
 }
 
-Result<std::unique_ptr<LibzipArchive>> LibzipArchive::Open(
-    const ByteSource& src) {
+Result<std::unique_ptr<LibzipArchive>> LibzipArchive::Open(const ByteSource& src) {
   std::unique_ptr<LibzipArchive> archive(new LibzipArchive);
   archive->state_ = std::make_unique<SourceState>();
   archive->state_->src = &src;
@@ -79,8 +76,7 @@ Result<std::unique_ptr<LibzipArchive>> LibzipArchive::Open(
 
   zip_error_t error;
   zip_error_init(&error);
-  zip_source_t* zs =
-      zip_source_function_create(&Callback, archive->state_.get(), &error);
+  zip_source_t* zs = zip_source_function_create(&Callback, archive->state_.get(), &error);
   if (zs == nullptr) {
     std::string why = zip_error_strerror(&error);
     zip_error_fini(&error);

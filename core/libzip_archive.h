@@ -35,8 +35,7 @@ class LibzipArchive {
     uint64_t pos = 0;
     zip_error_t error;
   };
-  static zip_int64_t Callback(void* state, void* data, zip_uint64_t len,
-                              zip_source_cmd_t cmd);
+  static zip_int64_t Callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd);
 
   LibzipArchive() = default;
 

@@ -28,8 +28,8 @@ void SequentialCrc::Feed(uint64_t offset, std::span<const std::byte> data) {
 Result<void> VerifyCrc(const ZipEntry& e, const SequentialCrc& crc) {
   if (crc.value() == e.crc32) return {};
   char msg[96];
-  std::snprintf(msg, sizeof msg, ": CRC-32 mismatch: data has %08x, archive says %08x",
-                crc.value(), e.crc32);
+  std::snprintf(msg, sizeof msg, ": CRC-32 mismatch: data has %08x, archive says %08x", crc.value(),
+                e.crc32);
   return Fail(Corrupt(e.name + msg));
 }
 
@@ -162,8 +162,8 @@ class LibzipReader final : public MemberReader {
     }
     zip_stat_t st;
     zip_stat_init(&st);
-    if (zip_stat_index(archive_->get(), e_.index, 0, &st) != 0 ||
-        st.size != e_.size || st.crc != e_.crc32 || st.comp_method != e_.method) {
+    if (zip_stat_index(archive_->get(), e_.index, 0, &st) != 0 || st.size != e_.size ||
+        st.crc != e_.crc32 || st.comp_method != e_.method) {
       return Fail(Corrupt(e_.name + ": libzip reads a different central directory"));
     }
     file_ = zip_fopen_index(archive_->get(), e_.index, 0);
@@ -187,9 +187,8 @@ class LibzipReader final : public MemberReader {
       zip_int64_t n = zip_fread(file_, out.data() + done, out.size() - done);
       if (n < 0) return Fail(Corrupt(e_.name + ": " + zip_file_strerror(file_)));
       if (n == 0) {
-        return Fail(Corrupt(e_.name + ": the data ends after " +
-                            std::to_string(pos_ + done) + " of " +
-                            std::to_string(e_.size) + " bytes"));
+        return Fail(Corrupt(e_.name + ": the data ends after " + std::to_string(pos_ + done) +
+                            " of " + std::to_string(e_.size) + " bytes"));
       }
       done += static_cast<size_t>(n);
     }
@@ -225,8 +224,7 @@ class LibzipReader final : public MemberReader {
 }  // namespace
 
 Result<std::unique_ptr<MemberReader>> OpenMemberReader(const ByteSource& archive,
-                                                       const ZipIndex& index,
-                                                       const ZipEntry& e) {
+                                                       const ZipIndex& index, const ZipEntry& e) {
   if (auto r = CheckReadable(e); !r) return Fail(std::move(r).error());
   switch (e.method) {
     case kMethodStored:

@@ -53,8 +53,8 @@ Result<void> CheckReadable(const ZipEntry& e);
 // A reader for member `e` of `archive` (which must outlive it): stored
 // members straight from the archive, deflate with zlib, bzip2 through
 // libzip. Fails as CheckReadable does.
-Result<std::unique_ptr<MemberReader>> OpenMemberReader(
-    const ByteSource& archive, const ZipIndex& index, const ZipEntry& e);
+Result<std::unique_ptr<MemberReader>> OpenMemberReader(const ByteSource& archive,
+                                                       const ZipIndex& index, const ZipEntry& e);
 
 }  // namespace npzfs::core
 

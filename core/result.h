@@ -31,9 +31,7 @@ struct Error {
 inline Error MakeError(Errc code, std::string message) {
   return Error{code, 0, std::move(message)};
 }
-inline Error Corrupt(std::string message) {
-  return MakeError(Errc::kCorrupt, std::move(message));
-}
+inline Error Corrupt(std::string message) { return MakeError(Errc::kCorrupt, std::move(message)); }
 inline Error Unsupported(std::string message) {
   return MakeError(Errc::kUnsupported, std::move(message));
 }
@@ -53,7 +51,7 @@ template <class T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  Result(Unexpected u)  // NOLINT
+  Result(Unexpected u)                                               // NOLINT
       : v_(std::in_place_index<1>, std::move(u.error)) {}
   Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 

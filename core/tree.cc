@@ -24,8 +24,8 @@ size_t Depth(std::string_view path) { return std::count(path.begin(), path.end()
 // (later duplicates win, directories win over files), then the raw view.
 class Tree::Builder {
  public:
-  Builder(const ZipIndex& index, std::span<const ArrayInfo> arrays,
-          int64_t archive_mtime, const TreeOptions& options, std::vector<std::string>& warnings)
+  Builder(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
+          const TreeOptions& options, std::vector<std::string>& warnings)
       : index_(index),
         arrays_(arrays),
         mtime_(archive_mtime),
@@ -52,7 +52,7 @@ class Tree::Builder {
   }
 
  private:
-  // Member i that wins `path` among its kind (SPEC §2: the last one).
+  // Member i that wins `path` among its kind (the last one, as in zipfile).
   // Views into the index's paths, which outlive the builder.
   using Winners = std::unordered_map<std::string_view, size_t>;
 
@@ -128,7 +128,8 @@ class Tree::Builder {
       }
       if (next == kNoMember) {
         next = last && slot != kNoMember ? slot : NewSlot();
-        MakeDir(next, dir, part, last ? member : kNoMember, last && slot != kNoMember ? mtime : mtime_);
+        MakeDir(next, dir, part, last ? member : kNoMember,
+                last && slot != kNoMember ? mtime : mtime_);
       }
       dir = next;
       start = end + 1;
@@ -256,9 +257,8 @@ class Tree::Builder {
   std::unordered_map<Key, uint32_t, KeyHash> by_name_;
 };
 
-Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays,
-                 int64_t archive_mtime, const TreeOptions& options,
-                 std::vector<std::string>& warnings) {
+Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
+                 const TreeOptions& options, std::vector<std::string>& warnings) {
   return Builder(index, arrays, archive_mtime, options, warnings).Build();
 }
 
@@ -270,9 +270,9 @@ const Node* Tree::Get(uint64_t ino) const {
 
 const Node* Tree::Lookup(const Node& dir, std::string_view name) const {
   auto kids = Children(dir);
-  auto it = std::lower_bound(kids.begin(), kids.end(), name, [this](uint32_t k, std::string_view n) {
-    return Name(nodes_[k]) < n;
-  });
+  auto it =
+      std::lower_bound(kids.begin(), kids.end(), name,
+                       [this](uint32_t k, std::string_view n) { return Name(nodes_[k]) < n; });
   if (it == kids.end() || Name(nodes_[*it]) != name) return nullptr;
   return &nodes_[*it];
 }

@@ -1,6 +1,6 @@
-// The mounted namespace (SPEC §2): directories, the npy view of every
-// member at its own path, and the raw/ view of every array whose data can
-// be mapped.
+// The mounted namespace (README, "What the mount shows"): directories, the
+// npy view of every member at its own path, and the raw/ view of every
+// array whose data can be mapped.
 //
 // Built once before mounting; immutable afterwards, so every method is safe
 // from any thread without locks.
@@ -37,9 +37,9 @@ inline constexpr uint32_t kNoMember = UINT32_MAX;
 struct Node {
   uint32_t name_off = 0;  // into the tree's name arena
   uint32_t name_len = 0;
-  uint32_t parent = 0;  // node index; the root is its own parent
+  uint32_t parent = 0;          // node index; the root is its own parent
   uint32_t member = kNoMember;  // central directory index (files, explicit dirs)
-  uint32_t first_child = 0;  // into the tree's child list (dirs)
+  uint32_t first_child = 0;     // into the tree's child list (dirs)
   uint32_t child_count = 0;
   uint32_t nlink = 1;
   NodeKind kind = NodeKind::kNone;
@@ -58,9 +58,8 @@ class Tree {
   // arrays[i] says whether member i gets a raw file (Archive::ScanArrays).
   // `warnings` receives one line for each member left out and each
   // conflict resolved.
-  static Tree Build(const ZipIndex& index, std::span<const ArrayInfo> arrays,
-                    int64_t archive_mtime, const TreeOptions& options,
-                    std::vector<std::string>& warnings);
+  static Tree Build(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
+                    const TreeOptions& options, std::vector<std::string>& warnings);
 
   static constexpr uint64_t kRootIno = 1;
 

@@ -5,8 +5,7 @@
 
 namespace npzfs::core {
 
-Xattrs MemberXattrs(const ZipEntry& e, const NpyHeader* header,
-                    std::vector<std::string>* dropped) {
+Xattrs MemberXattrs(const ZipEntry& e, const NpyHeader* header, std::vector<std::string>* dropped) {
   char crc[9];
   std::snprintf(crc, sizeof crc, "%08x", e.crc32);
   Xattrs x = {

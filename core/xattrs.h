@@ -1,4 +1,5 @@
-// The extended attributes of SPEC §3, as ordered (name, value) lists.
+// The extended attributes (README, "Extended attributes"), as ordered
+// (name, value) lists.
 // Pure functions: safe from any thread.
 #ifndef NPZFS_CORE_XATTRS_H_
 #define NPZFS_CORE_XATTRS_H_

@@ -39,16 +39,14 @@ constexpr uint8_t kMadeByUnix = 3;
 constexpr uint32_t k32Max = 0xffffffff;
 
 uint16_t Le16(const std::byte* p) {
-  return static_cast<uint16_t>(std::to_integer<unsigned>(p[0]) |
-                               std::to_integer<unsigned>(p[1]) << 8);
+  return static_cast<uint16_t>(std::to_integer<unsigned>(p[0]) | std::to_integer<unsigned>(p[1])
+                                                                     << 8);
 }
 uint32_t Le32(const std::byte* p) {
-  return static_cast<uint32_t>(Le16(p)) |
-         static_cast<uint32_t>(Le16(p + 2)) << 16;
+  return static_cast<uint32_t>(Le16(p)) | static_cast<uint32_t>(Le16(p + 2)) << 16;
 }
 uint64_t Le64(const std::byte* p) {
-  return static_cast<uint64_t>(Le32(p)) |
-         static_cast<uint64_t>(Le32(p + 4)) << 32;
+  return static_cast<uint64_t>(Le32(p)) | static_cast<uint64_t>(Le32(p + 4)) << 32;
 }
 std::string_view AsChars(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -57,7 +55,7 @@ std::string_view AsChars(std::span<const std::byte> b) {
 struct EndRecord {
   uint64_t cd_offset = 0;  // as recorded, relative to the zip's start
   uint64_t cd_size = 0;
-  uint64_t cd_at = 0;      // where the central directory is in the file
+  uint64_t cd_at = 0;  // where the central directory is in the file
   // zipfile's "concat", the file offset of the zip's start: a stub in
   // front when positive (`prefix`); when negative (`missing`), bytes the
   // recorded offsets count were cut from the front (a self-extractor's stub
@@ -91,8 +89,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   EndRecord end;
   end.cd_size = Le32(eocd + 12);
   end.cd_offset = Le32(eocd + 16);
-  const size_t comment_len =
-      std::min<size_t>(Le16(eocd + 20), tail.size() - pos - kEocdSize);
+  const size_t comment_len = std::min<size_t>(Le16(eocd + 20), tail.size() - pos - kEocdSize);
   end.comment.assign(reinterpret_cast<const char*>(eocd + kEocdSize), comment_len);
   if (Le16(eocd + 4) != 0 || Le16(eocd + 6) != 0) {
     return Fail(Corrupt(src.name() + ": multi-disk zip archives are not supported"));
@@ -114,9 +111,8 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
     }
   }
   if (end.cd_size > record_at) {
-    return Fail(Corrupt(src.name() + ": central directory (" +
-                        std::to_string(end.cd_size) + " bytes at offset " +
-                        std::to_string(end.cd_offset) +
+    return Fail(Corrupt(src.name() + ": central directory (" + std::to_string(end.cd_size) +
+                        " bytes at offset " + std::to_string(end.cd_offset) +
                         ") does not fit before its end record at offset " +
                         std::to_string(record_at)));
   }
@@ -181,15 +177,14 @@ void ApplyCentralExtras(std::span<const std::byte> extra, ZipEntry& e) {
       take(e.size);
       take(e.compressed_size);
       take(e.local_header_offset);
-    } else if (id == kExtTimestampId && d.size() >= 5 &&
-               (std::to_integer<unsigned>(d[0]) & 1)) {
+    } else if (id == kExtTimestampId && d.size() >= 5 && (std::to_integer<unsigned>(d[0]) & 1)) {
       e.unix_mtime = static_cast<int32_t>(Le32(&d[1]));
     }
   });
 }
 
 // Decodes the name as zipfile does and decides whether and where the
-// member appears (SPEC §2).
+// member appears.
 void ApplyName(std::string_view raw, uint16_t flags, ZipEntry& e) {
   const size_t nul = raw.find('\0');
   const std::string_view shown = raw.substr(0, nul);
@@ -210,9 +205,8 @@ void ApplyName(std::string_view raw, uint16_t flags, ZipEntry& e) {
 
 // Parses one central directory record at `at`; advances `at` past it.
 // `raw_name` receives the name's bytes, for the local header check.
-Result<ZipEntry> ReadCentralRecord(WindowedReader& cd, const ByteSource& src,
-                                   uint64_t& at, uint64_t end, uint64_t index,
-                                   std::string& raw_name) {
+Result<ZipEntry> ReadCentralRecord(WindowedReader& cd, const ByteSource& src, uint64_t& at,
+                                   uint64_t end, uint64_t index, std::string& raw_name) {
   auto truncated = [&] {
     return Corrupt(src.name() + ": central directory is truncated at entry " +
                    std::to_string(index) + " (offset " + std::to_string(at) + ")");
@@ -257,13 +251,12 @@ Result<ZipEntry> ReadCentralRecord(WindowedReader& cd, const ByteSource& src,
 }
 
 std::string Mismatch(const char* what, uint64_t local, uint64_t central) {
-  return std::string("local header says ") + what + " " +
-         std::to_string(local) + ", central directory says " +
-         std::to_string(central);
+  return std::string("local header says ") + what + " " + std::to_string(local) +
+         ", central directory says " + std::to_string(central);
 }
 
 // Reads member e's local header, checks it against the central directory
-// (SPEC §2: the central directory is the truth) and sets data_offset, or
+// (the central directory is the truth) and sets data_offset, or
 // local_error. Only an I/O error fails.
 // `reader` holds local header k.
 Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive_size,
@@ -278,8 +271,8 @@ Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive
   auto fixed_r = reader.Read(k, at, kLocalHeaderSize);
   if (!fixed_r) return Fail(std::move(fixed_r).error());
   if (fixed_r->size() < kLocalHeaderSize) {
-    e.local_error = "the local header at offset " + std::to_string(at) +
-                    " lies past the end of the archive";
+    e.local_error =
+        "the local header at offset " + std::to_string(at) + " lies past the end of the archive";
     return {};
   }
   std::array<std::byte, kLocalHeaderSize> h;
@@ -329,18 +322,15 @@ Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive
     if (!e.local_error.empty()) return {};
   }
   e.data_offset = at + kLocalHeaderSize + n + m;
-  if (e.data_offset > archive_size ||
-      e.compressed_size > archive_size - e.data_offset) {
-    e.local_error = "the data (" + std::to_string(e.compressed_size) +
-                    " bytes at offset " + std::to_string(e.data_offset) +
-                    ") runs past the end of the archive (" +
+  if (e.data_offset > archive_size || e.compressed_size > archive_size - e.data_offset) {
+    e.local_error = "the data (" + std::to_string(e.compressed_size) + " bytes at offset " +
+                    std::to_string(e.data_offset) + ") runs past the end of the archive (" +
                     std::to_string(archive_size) + " bytes)";
   } else if (e.method == kMethodStored && !e.encrypted && e.size != e.compressed_size) {
     // Stored content is the compressed data itself: reading `size` bytes
     // would serve bytes that are not the member's, or stop short.
     e.local_error = "a stored member's size " + std::to_string(e.size) +
-                    " differs from its compressed size " +
-                    std::to_string(e.compressed_size);
+                    " differs from its compressed size " + std::to_string(e.compressed_size);
   }
   return {};
 }
@@ -349,12 +339,18 @@ Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive
 
 std::string MethodName(uint16_t method) {
   switch (method) {
-    case kMethodStored: return "stored";
-    case kMethodDeflate: return "deflate";
-    case kMethodBzip2: return "bzip2";
-    case kMethodLzma: return "lzma";
-    case kMethodZstd: return "zstd";
-    default: return "unknown(" + std::to_string(method) + ")";
+    case kMethodStored:
+      return "stored";
+    case kMethodDeflate:
+      return "deflate";
+    case kMethodBzip2:
+      return "bzip2";
+    case kMethodLzma:
+      return "lzma";
+    case kMethodZstd:
+      return "zstd";
+    default:
+      return "unknown(" + std::to_string(method) + ")";
   }
 }
 
@@ -435,8 +431,8 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   }
   GatherReader local(src, std::move(offsets), 1024);
   for (size_t k = 0; k < order.size(); ++k) {
-    auto r = ResolveLocalHeader(local, k, index.archive_size, index.prefix,
-                                raw_names[order[k]], index.entries[order[k]]);
+    auto r = ResolveLocalHeader(local, k, index.archive_size, index.prefix, raw_names[order[k]],
+                                index.entries[order[k]]);
     if (!r) return Fail(std::move(r).error());
   }
   return index;

@@ -2,7 +2,7 @@
 // member, plus the offset of its data taken from its own local header.
 //
 // The central directory is parsed here rather than through libzip: libzip
-// 1.7.3 exposes no member's local header offset (FORMAT.md §4.2) and
+// 1.7.3 exposes no member's local header offset (no public API gives it) and
 // refuses archives with a stub in front whose offsets were not adjusted,
 // which Python's zipfile, and so numpy, read. The parser follows zipfile's
 // rules (end record search, zip64, the stub "concat", name decoding) and is
@@ -29,7 +29,8 @@ inline constexpr uint16_t kMethodBzip2 = 12;
 inline constexpr uint16_t kMethodLzma = 14;
 inline constexpr uint16_t kMethodZstd = 93;
 
-// "stored", "deflate", "bzip2", "lzma", "zstd", else "unknown(N)" (SPEC §3).
+// "stored", "deflate", "bzip2", "lzma", "zstd", else "unknown(N)": the
+// user.zip.method xattr.
 std::string MethodName(uint16_t method);
 
 struct ZipEntry {
@@ -38,9 +39,9 @@ struct ZipEntry {
   // The name as Python's zipfile decodes it: UTF-8 when the member has the
   // UTF-8 flag (bit 11), else CP437, in both cases returned as UTF-8.
   std::string name;
-  // The safe relative path under the mount root (SPEC §2): no leading '/',
-  // no trailing '/' for directories. Empty when the member is left out, and
-  // then skip_reason says why.
+  // The safe relative path under the mount root (README, "What the mount
+  // shows"): no leading '/', no trailing '/' for directories. Empty when
+  // the member is left out, and then skip_reason says why.
   std::string path;
   std::string skip_reason;
 
@@ -48,7 +49,7 @@ struct ZipEntry {
   uint64_t size = 0;             // uncompressed, from the central directory
   uint64_t compressed_size = 0;  // from the central directory
   uint32_t crc32 = 0;
-  int64_t dos_mtime = 0;  // DOS date and time read as local time
+  int64_t dos_mtime = 0;              // DOS date and time read as local time
   std::optional<int64_t> unix_mtime;  // extended timestamp (0x5455), if any
   std::optional<uint32_t> unix_mode;  // st_mode bits, when made by Unix
   bool encrypted = false;
@@ -86,10 +87,10 @@ struct ZipIndex {
 // local_error or skip_reason set.
 Result<ZipIndex> ReadZipIndex(const ByteSource& archive);
 
-// SPEC §2 name rules. Returns the cleaned relative path (leading '/'
-// dropped, a trailing '/' of a directory entry dropped), or an Error
-// (kInvalidArgument) saying why the name is left out: empty, a '.', '..' or
-// empty component, a NUL, a component over 255 bytes, over 4096 bytes.
+// The name rules of the README ("What the mount shows"). Returns the cleaned relative path (leading
+// '/' dropped, a trailing '/' of a directory entry dropped), or an Error (kInvalidArgument) saying
+// why the name is left out: empty, a '.', '..' or empty component, a NUL, a component over 255
+// bytes, over 4096 bytes.
 Result<std::string> SafeMemberPath(std::string_view name);
 
 }  // namespace npzfs::core

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -87,9 +87,8 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
                 ms(t2, t3));
   m->content = std::make_unique<core::Content>(*m->archive, o.content);
   const size_t members = m->archive->entries().size();
-  m->fs.reset(new fs::Filesystem{*m->archive, m->tree, m->arrays, *m->content, abs,
-                                 st.st_mtime, o.uid.value_or(::getuid()),
-                                 o.gid.value_or(::getgid()), o.umask,
+  m->fs.reset(new fs::Filesystem{*m->archive, m->tree, m->arrays, *m->content, abs, st.st_mtime,
+                                 o.uid.value_or(::getuid()), o.gid.value_or(::getgid()), o.umask,
                                  std::make_unique<std::atomic<bool>[]>(members)});
   spdlog::info("{}: {} members, cache {} MiB", abs, members, o.content.cache_size >> 20);
   return m;

@@ -124,7 +124,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 // A page-aligned buffer per thread: reads into buffers at page offset 8 or
 // 16 (where glibc's large mallocs land) copy several times slower on this
-// kind of machine (INFLATE.md).
+// kind of machine (measured: 1.7-2.6 GB/s against 11-13 GB/s page-aligned).
 std::span<std::byte> ReadBuffer(size_t size) {
   struct Buffer {
     std::byte* data = nullptr;
@@ -256,8 +256,7 @@ core::Xattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
 // over the 64 KiB limit (a byte of header text is at most 4 bytes of repr),
 // so its names are known without reading it.
 std::string XattrNames(const Filesystem& fs, const Node& n) {
-  const bool small_header = n.member != core::kNoMember &&
-                            fs.arrays[n.member].header_ok &&
+  const bool small_header = n.member != core::kNoMember && fs.arrays[n.member].header_ok &&
                             fs.arrays[n.member].data_offset <= 16384;
   std::string names;
   for (const auto& [key, value] : XattrsOf(fs, n, !small_header)) {

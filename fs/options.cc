@@ -126,8 +126,8 @@ core::Result<void> Apply(const RawOptions& raw, Options& o) {
     const std::string level = raw.log_level;
     auto parsed = spdlog::level::from_str(level);
     if (parsed == spdlog::level::off && level != "off") {
-      return Fail(Bad("bad value for log_level: '" + level +
-                      "' (trace, debug, info, warn, error or off)"));
+      return Fail(
+          Bad("bad value for log_level: '" + level + "' (trace, debug, info, warn, error or off)"));
     }
     o.log_level = parsed;
   }
@@ -183,7 +183,8 @@ core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_arg
   o.max_threads = cmd.max_threads;
   if (o.show_help || o.show_version) return o;
 
-  if (raw.extra_positional) return Fail(Bad("too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"));
+  if (raw.extra_positional)
+    return Fail(Bad("too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"));
   if (!raw.positional[0]) return Fail(Bad("no archive given (usage: npzfs ARCHIVE MOUNTPOINT)"));
   if (!raw.positional[1]) return Fail(Bad("no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)"));
   o.archive = raw.positional[0];

@@ -62,8 +62,7 @@ std::string Crc(uint32_t crc) {
 // Where the array's bytes begin in the archive file: only meaningful for a
 // stored member, whose payload can be mapped straight from the .npz.
 std::optional<uint64_t> ArrayOffset(const Row& r) {
-  if (!r.header || r.entry->method != npzfs::core::kMethodStored ||
-      !r.entry->local_error.empty()) {
+  if (!r.header || r.entry->method != npzfs::core::kMethodStored || !r.entry->local_error.empty()) {
     return std::nullopt;
   }
   return r.entry->data_offset + r.header->data_offset;
@@ -75,14 +74,10 @@ nlohmann::json ToJson(const std::string& path, const Archive& archive,
   for (const Row& r : rows) {
     const ZipEntry& e = *r.entry;
     nlohmann::json m = {
-        {"name", e.name},
-        {"key", npzfs::core::NpzKey(e.name)},
-        {"is_array", r.is_array},
-        {"method", npzfs::core::MethodName(e.method)},
-        {"size", e.size},
-        {"compressed_size", e.compressed_size},
-        {"crc32", Crc(e.crc32)},
-        {"member_data_offset", e.data_offset},
+        {"name", e.name},         {"key", npzfs::core::NpzKey(e.name)},
+        {"is_array", r.is_array}, {"method", npzfs::core::MethodName(e.method)},
+        {"size", e.size},         {"compressed_size", e.compressed_size},
+        {"crc32", Crc(e.crc32)},  {"member_data_offset", e.data_offset},
     };
     if (r.header) {
       m["descr"] = r.header->descr_repr;
@@ -95,9 +90,7 @@ nlohmann::json ToJson(const std::string& path, const Archive& archive,
     if (!r.note.empty()) m["note"] = r.note;
     members.push_back(std::move(m));
   }
-  return {{"archive", path},
-          {"members", std::move(members)},
-          {"comment", archive.index().comment}};
+  return {{"archive", path}, {"members", std::move(members)}, {"comment", archive.index().comment}};
 }
 
 void PrintTable(const std::vector<Row>& rows) {

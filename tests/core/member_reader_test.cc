@@ -99,8 +99,8 @@ TEST_P(ReaderVsZipfile, EveryByteEqualsZipfile) {
 
 INSTANTIATE_TEST_SUITE_P(Standard, ReaderVsZipfile,
                          ::testing::Values("stored", "compressed", "descriptor_stored",
-                                           "descriptor_compressed", "comment", "nonnpy",
-                                           "bzip2", "prefix", "junk_after", "cp437"));
+                                           "descriptor_compressed", "comment", "nonnpy", "bzip2",
+                                           "prefix", "junk_after", "cp437"));
 
 TEST(MemberReaderTest, UnsupportedMethodsAndEncryptionSayWhy) {
   auto lzma = Archive::Open(StandardArchive("lzma"));
@@ -207,7 +207,8 @@ TEST(MemberReaderTest, DeclaredSizeIsEnforcedBothWays) {
   for (const Case& c : {Case{size - 1, "goes on past the declared size"},
                         Case{size + 100, "ends before the declared size"}}) {
     std::string bytes = good;
-    testing::PatchBoth(bytes, "f4.npy", testing::kLocalUsize, testing::kCentralUsize, 4, c.declared);
+    testing::PatchBoth(bytes, "f4.npy", testing::kLocalUsize, testing::kCentralUsize, 4,
+                       c.declared);
     auto a = OpenBytes(bytes);
     ASSERT_TRUE(a);
     auto r = a->OpenReader(IndexOf(*a, "f4.npy"));

@@ -55,9 +55,9 @@ TEST_P(ZipIndexVsZipfile, MembersEqualWhatZipfileReads) {
 
 INSTANTIATE_TEST_SUITE_P(Standard, ZipIndexVsZipfile,
                          ::testing::Values("stored", "compressed", "descriptor_stored",
-                                           "descriptor_compressed", "comment", "nonnpy",
-                                           "bzip2", "lzma", "prefix", "junk_after",
-                                           "encrypted", "cp437", "empty"));
+                                           "descriptor_compressed", "comment", "nonnpy", "bzip2",
+                                           "lzma", "prefix", "junk_after", "encrypted", "cp437",
+                                           "empty"));
 
 TEST(ZipIndexTest, NumpyMemberDataOffsetComesFromTheLocalHeader) {
   const std::string bytes = ReadFile(StandardArchive("stored"));
@@ -261,10 +261,10 @@ TEST(SafeMemberPathTest, CleansOrRejectsNamesAsSpecSays) {
   EXPECT_EQ(*SafeMemberPath("dir/"), "dir");
   EXPECT_EQ(*SafeMemberPath("back\\slash.npy"), "back\\slash.npy");
   EXPECT_EQ(*SafeMemberPath(std::string(255, 'n')), std::string(255, 'n'));
-  for (std::string bad : {std::string(""), std::string("/"), std::string("a//b.npy"),
-                          std::string("../x.npy"), std::string("a/./b"), std::string("a/.."),
-                          std::string("nul\0x", 5), std::string(256, 'n'),
-                          std::string(4097, 'a')}) {
+  for (std::string bad :
+       {std::string(""), std::string("/"), std::string("a//b.npy"), std::string("../x.npy"),
+        std::string("a/./b"), std::string("a/.."), std::string("nul\0x", 5), std::string(256, 'n'),
+        std::string(4097, 'a')}) {
     auto r = SafeMemberPath(bad);
     EXPECT_FALSE(r) << bad.substr(0, 40);
     if (!r) {

@@ -34,8 +34,8 @@ struct Parsed {
 Parsed Parse(const std::vector<std::string>& argv) { return Parsed(argv); }
 
 TEST(OptionsTest, ParsesNpzfsOwnOptionsAndKeepsTheRestForLibfuse) {
-  Parsed p = Parse({"-f", "-s", "-o", "cache_size=64M,allow_other,raw_dir=data,uid=7",
-                    "-o", "gid=8,umask=027,log_level=debug,log_file=/tmp/l", "a.npz", "mnt"});
+  Parsed p = Parse({"-f", "-s", "-o", "cache_size=64M,allow_other,raw_dir=data,uid=7", "-o",
+                    "gid=8,umask=027,log_level=debug,log_file=/tmp/l", "a.npz", "mnt"});
   ASSERT_TRUE(p.options) << p.error;
   const Options& o = *p.options;
   EXPECT_EQ(o.archive, "a.npz");

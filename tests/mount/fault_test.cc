@@ -261,7 +261,8 @@ void ManyReaders(const std::vector<std::string>& args) {
           const size_t off = want.empty() ? 0 : rng() % want.size();
           const size_t len = rng() % 2 ? rng() % 4096 + 1 : rng() % buf.size() + 1;
           const ssize_t n = ::pread(fd, buf.data(), len, static_cast<off_t>(off));
-          if (n < 0 || std::string_view(buf.data(), static_cast<size_t>(n)) != want.substr(off, len)) {
+          if (n < 0 ||
+              std::string_view(buf.data(), static_cast<size_t>(n)) != want.substr(off, len)) {
             ++bad;
           }
           ++reads;

@@ -98,8 +98,9 @@ TEST_P(ArchiveMountTest, NumpyReadsEveryArrayThroughTheMount) {
   auto m = MountedNpz::Start(archive);
   ASSERT_TRUE(m);
   std::string out;
-  EXPECT_EQ(RunCommand({NPZFS_PYTHON, NPZFS_MOUNT_SCRIPTS "/check_mount.py", m->path(), archive}, &out),
-            0)
+  EXPECT_EQ(
+      RunCommand({NPZFS_PYTHON, NPZFS_MOUNT_SCRIPTS "/check_mount.py", m->path(), archive}, &out),
+      0)
       << out;
 }
 
@@ -138,9 +139,9 @@ TEST_F(MountTest, StatToolReportsWhatTheSpecSays) {
   auto m = MountedNpz::Start(StandardArchive("compressed"));
   ASSERT_TRUE(m);
   std::string out;
-  ASSERT_EQ(RunCommand({"stat", "-c", "%A %s %F", m->Path("c_order_2d.npy"), m->Path("raw/c_order_2d"),
-                 m->Path("raw")},
-                &out),
+  ASSERT_EQ(RunCommand({"stat", "-c", "%A %s %F", m->Path("c_order_2d.npy"),
+                        m->Path("raw/c_order_2d"), m->Path("raw")},
+                       &out),
             0);
   EXPECT_EQ(out,
             "-r--r--r-- 368 regular file\n-r--r--r-- 240 regular file\n"
@@ -168,11 +169,11 @@ TEST_F(MountTest, XattrsFollowTheKernelProtocol) {
   ASSERT_GT(n, 0);
   std::set<std::string> names;
   for (const char* p = list; p < list + n; p += std::strlen(p) + 1) names.insert(p);
-  EXPECT_EQ(names, (std::set<std::string>{
-                       "user.npy.data_offset", "user.npy.descr", "user.npy.fortran_order",
-                       "user.npy.header", "user.npy.shape", "user.npy.version",
-                       "user.zip.compressed_size", "user.zip.crc32", "user.zip.method",
-                       "user.zip.size"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"user.npy.data_offset", "user.npy.descr",
+                                   "user.npy.fortran_order", "user.npy.header", "user.npy.shape",
+                                   "user.npy.version", "user.zip.compressed_size", "user.zip.crc32",
+                                   "user.zip.method", "user.zip.size"}));
   EXPECT_EQ(::listxattr(f.c_str(), nullptr, 0), n);
   EXPECT_EQ(::listxattr(f.c_str(), list, 3), -1);
   EXPECT_EQ(errno, ERANGE);
@@ -233,7 +234,8 @@ TEST_F(MountTest, InodeNumbersAreEqualAcrossMounts) {
   std::set<ino_t> seen;
   for (const auto& e : fsys::recursive_directory_iterator(a->path())) {
     const std::string rel = fsys::relative(e.path(), a->path()).string();
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     ASSERT_EQ(::stat(a->Path(rel).c_str(), &sa), 0);
     ASSERT_EQ(::stat(b->Path(rel).c_str(), &sb), 0) << rel;
     EXPECT_EQ(sa.st_ino, sb.st_ino) << rel;
@@ -331,20 +333,27 @@ TEST_F(MountTest, FailuresBeforeMountingSayWhatAndLeaveNothingMounted) {
     std::string line;
   };
   const std::vector<Case> cases = {
-      {{dir.Join("missing.npz"), mnt}, 2,
+      {{dir.Join("missing.npz"), mnt},
+       2,
        "npzfs: " + dir.Join("missing.npz") + ": No such file or directory\n"},
-      {{dir.Join("not.npz"), mnt}, 2,
+      {{dir.Join("not.npz"), mnt},
+       2,
        "npzfs: " + dir.Join("not.npz") +
            ": not a zip archive (no end of central directory record)\n"},
-      {{StandardArchive("stored"), dir.Join("nomnt")}, 3,
+      {{StandardArchive("stored"), dir.Join("nomnt")},
+       3,
        "npzfs: " + dir.Join("nomnt") + ": No such file or directory\n"},
-      {{StandardArchive("stored"), dir.Join("file")}, 3,
+      {{StandardArchive("stored"), dir.Join("file")},
+       3,
        "npzfs: " + dir.Join("file") + ": Not a directory\n"},
-      {{"-o", "cache_size=lots", StandardArchive("stored"), mnt}, 1,
+      {{"-o", "cache_size=lots", StandardArchive("stored"), mnt},
+       1,
        "npzfs: bad value for cache_size: 'lots'\n"},
-      {{"-o", "log_level=loud", StandardArchive("stored"), mnt}, 1,
+      {{"-o", "log_level=loud", StandardArchive("stored"), mnt},
+       1,
        "npzfs: bad value for log_level: 'loud' (trace, debug, info, warn, error or off)\n"},
-      {{StandardArchive("stored")}, 1,
+      {{StandardArchive("stored")},
+       1,
        "npzfs: no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)\n"},
   };
   for (const Case& c : cases) {

@@ -36,8 +36,8 @@ size_t DataStart(std::string_view zip, std::string_view name) {
   return l + 30 + GetLe(zip, l + kLocalNameLen, 2) + GetLe(zip, l + kLocalNameLen + 2, 2);
 }
 
-void PatchBoth(std::string& zip, std::string_view name, size_t local_field,
-               size_t central_field, int width, uint64_t value) {
+void PatchBoth(std::string& zip, std::string_view name, size_t local_field, size_t central_field,
+               int width, uint64_t value) {
   const size_t c = CentralRecord(zip, name);
   const size_t l = LocalHeader(zip, name);
   PutLe(zip, l + local_field, width, value);

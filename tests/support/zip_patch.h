@@ -10,8 +10,8 @@
 namespace npzfs::testing {
 
 // APPNOTE 4.3.7 / 4.3.12 field offsets.
-inline constexpr size_t kLocalMethod = 8, kLocalCrc = 14, kLocalCsize = 18,
-                        kLocalUsize = 22, kLocalNameLen = 26;
+inline constexpr size_t kLocalMethod = 8, kLocalCrc = 14, kLocalCsize = 18, kLocalUsize = 22,
+                        kLocalNameLen = 26;
 inline constexpr size_t kCentralMethod = 10, kCentralCrc = 16, kCentralCsize = 20,
                         kCentralUsize = 24, kCentralLocalOffset = 42;
 
@@ -26,8 +26,8 @@ size_t LocalHeader(std::string_view zip, std::string_view name);
 size_t DataStart(std::string_view zip, std::string_view name);
 
 // Sets a field in both headers of `name`: width 2 or 4 bytes.
-void PatchBoth(std::string& zip, std::string_view name, size_t local_field,
-               size_t central_field, int width, uint64_t value);
+void PatchBoth(std::string& zip, std::string_view name, size_t local_field, size_t central_field,
+               int width, uint64_t value);
 
 }  // namespace npzfs::testing
 

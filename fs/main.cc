@@ -87,9 +87,11 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
                 ms(t2, t3));
   m->content = std::make_unique<core::Content>(*m->archive, o.content);
   const size_t members = m->archive->entries().size();
-  m->fs.reset(new fs::Filesystem{*m->archive, m->tree, m->arrays, *m->content, abs, st.st_mtime,
-                                 o.uid.value_or(::getuid()), o.gid.value_or(::getgid()), o.umask,
-                                 std::make_unique<std::atomic<bool>[]>(members)});
+  m->fs = std::make_unique<fs::Filesystem>(*m->archive, m->tree, m->arrays, *m->content);
+  m->fs->archive_path = abs;
+  m->fs->uid = o.uid.value_or(::getuid());
+  m->fs->gid = o.gid.value_or(::getgid());
+  m->fs->umask = o.umask;
   spdlog::info("{}: {} members, cache {} MiB", abs, members, o.content.cache_size >> 20);
   return m;
 }
@@ -136,6 +138,7 @@ int Main(int argc, char** argv) {
   auto mountpoint = CheckMountpoint(o.mountpoint);
   if (!mountpoint) return Fail(kExitMountpoint, mountpoint.error().message);
 
+  (*mounted)->fs->mountpoint = *mountpoint;
   auto session = fs::Session::Create(&args, fs::Operations(), (*mounted)->fs.get());
   if (!session) return Fail(kExitUsage, session.error().message);
   if (auto r = (*session)->Mount(*mountpoint); !r) return Fail(kExitMount, r.error().message);

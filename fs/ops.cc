@@ -12,6 +12,7 @@
 
 #include "core/xattrs.h"
 #include "fs/errno_map.h"
+#include "fs/session.h"
 
 namespace npzfs::fs {
 namespace {
@@ -22,6 +23,10 @@ using core::NodeKind;
 // Nothing in the tree ever changes while mounted.
 constexpr double kTimeout = 86400.0;
 constexpr blksize_t kBlockSize = 128 << 10;
+// How far the kernel reads ahead in a file: larger requests spread each
+// request's fixed cost over more bytes, and sequential reads of large
+// arrays are the common case.
+constexpr unsigned kReadaheadKib = 1024;
 
 Filesystem& Fs(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
@@ -118,6 +123,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // The content never changes: keep the page cache across opens, and
     // never direct_io, so mmap works.
     fi->keep_cache = 1;
+    Filesystem& fs = Fs(req);
+    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, kReadaheadKib); });
     fuse_reply_open(req, fi);
   });
 }
@@ -332,8 +339,15 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
   fuse_reply_err(req, EROFS);
 }
 
+void Init(void*, fuse_conn_info* conn) {
+  // The content never changes, so the kernel need not compare mtimes to
+  // drop cached pages.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+}
+
 fuse_lowlevel_ops MakeOperations() {
   fuse_lowlevel_ops ops{};
+  ops.init = Init;
   ops.lookup = Lookup;
   ops.forget = Forget;
   ops.getattr = GetAttr;

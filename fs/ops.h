@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,26 @@ namespace npzfs::fs {
 // tree and the array infos are immutable; Content is internally locked.
 // Safe to share among the session's threads.
 struct Filesystem {
+  Filesystem(const core::Archive& a, const core::Tree& t, const std::vector<core::ArrayInfo>& x,
+             core::Content& c)
+      : archive(a),
+        tree(t),
+        arrays(x),
+        content(c),
+        read_error_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())) {}
+
   const core::Archive& archive;
   const core::Tree& tree;
   const std::vector<core::ArrayInfo>& arrays;
   core::Content& content;
   std::string archive_path;  // absolute, symlinks resolved
-  int64_t archive_mtime = 0;
   uid_t uid = 0;
   gid_t gid = 0;
   mode_t umask = 0;
   // Set once a member's read failure has been logged: one line per member.
   std::unique_ptr<std::atomic<bool>[]> read_error_logged;
+  std::string mountpoint;  // absolute
+  std::once_flag readahead_raised;
 };
 
 // The operations table; every handler replies exactly once and lets no

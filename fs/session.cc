@@ -1,5 +1,10 @@
 #include "fs/session.h"
 
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
 namespace npzfs::fs {
 
 core::Result<std::unique_ptr<Session>> Session::Create(fuse_args* args,
@@ -29,6 +34,42 @@ core::Result<void> Session::Mount(const std::string& mountpoint) {
   }
   mounted_ = true;
   return {};
+}
+
+namespace {
+
+// "major:minor" of the file system mounted at `mountpoint`, from
+// /proc/self/mountinfo (a stat() would ask the mount, which does not answer
+// yet).
+std::string DeviceOf(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, device;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, where;
+    fields >> id >> parent >> dev >> root >> where;
+    if (where == mountpoint) device = dev;  // the last one is on top
+  }
+  return device;
+}
+
+}  // namespace
+
+void RaiseReadahead(const std::string& mountpoint, unsigned kib) {
+  const std::string device = DeviceOf(mountpoint);
+  const std::string path = "/sys/class/bdi/" + device + "/read_ahead_kb";
+  unsigned current = 0;
+  if (device.empty() || !(std::ifstream(path) >> current)) {
+    spdlog::debug("{}: no read_ahead_kb for this mount", mountpoint);
+    return;
+  }
+  if (current >= kib) return;
+  std::ofstream out(path);
+  out << kib;
+  out.flush();
+  if (!out) {
+    spdlog::debug("{}: cannot raise {} to {} (not root?)", mountpoint, path, kib);
+  }
 }
 
 int Session::Run(const Options& options) {

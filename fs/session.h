@@ -39,6 +39,14 @@ class Session {
   bool signals_ = false;
 };
 
+// Lets the kernel read ahead up to `kib` KiB at a time in the mount at
+// `mountpoint` (FUSE's default is 128), through the mount's device in
+// /sys/class/bdi. The kernel sets the mount's readahead when it handles the
+// reply to INIT, so this must run after that, e.g. from the first request.
+// Needs root; best effort (a debug line says why not). Makes no request to
+// the mount itself.
+void RaiseReadahead(const std::string& mountpoint, unsigned kib);
+
 }  // namespace npzfs::fs
 
 #endif  // NPZFS_FS_SESSION_H_

@@ -77,18 +77,11 @@ def read_at(path, offset, n=4096):
         os.close(fd)
 
 
-def vm_hwm_mib(pid):
+def status_mib(pid, key="VmHWM"):
+    """A memory figure of process `pid` from /proc/PID/status, in MiB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def vm_rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -245,7 +238,7 @@ def bench_a_b_c(npzfs, files, runs, mib):
     for _ in range(runs):
         with Mount([npzfs, "-f"], files["big_z"]) as m:
             first.append(timed(cat, m.path("smooth.npy")))
-            hwm.append(vm_hwm_mib(m.pid))
+            hwm.append(status_mib(m.pid))
     row("npzfs cat, first read after mount", mb / median(first), "MB/s",
         (npy_load / median(first), "numpy np.load"), (plain / median(first), "cat plain .npy"))
     other_mounters(files, mb, npy_load, runs)
@@ -270,7 +263,7 @@ def bench_a_b_c(npzfs, files, runs, mib):
     for _ in range(max(1, runs // 2)):
         with Mount([npzfs, "-f", "-o", "cache_size=64M"], files["big_z"]) as m:
             cat(m.path("smooth.npy"))
-            hwm64.append(vm_hwm_mib(m.pid))
+            hwm64.append(status_mib(m.pid))
     row("npzfs VmHWM, cache_size=64M", median(hwm64), "MiB")
 
 
@@ -312,7 +305,7 @@ def bench_d(npzfs, files, runs):
                 "find %s | wc -l" % m.mnt, shell=True, check=True, capture_output=True)))
             lss.append(timed(lambda: subprocess.run(
                 ["ls", "-l", m.mnt], check=True, stdout=subprocess.DEVNULL)))
-            rss.append(vm_hwm_mib(m.pid))
+            rss.append(status_mib(m.pid))
     row("npzfs mount (until the mount is live)", median(mounts), "s")
     row("find | wc -l", median(finds), "s")
     row("ls -l", median(lss), "s")

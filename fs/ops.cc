@@ -343,6 +343,9 @@ void Init(void*, fuse_conn_info* conn) {
   // The content never changes, so the kernel need not compare mtimes to
   // drop cached pages.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // With POSIX ACLs on, the kernel asks for an inode's ACL once and keeps
+  // the answer (none), instead of asking for every `ls -l`.
+  if (conn->capable & FUSE_CAP_POSIX_ACL) conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 fuse_lowlevel_ops MakeOperations() {

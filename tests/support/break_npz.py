@@ -1316,6 +1316,8 @@ def build(name):
     entry = {"name": name, "file": name + ".npz", "group": group,
              "description": description}
     entry.update(expect)
+    if "members" in entry:
+        entry["members"].sort(key=lambda m: m["index"])
     return data, entry
 
 
@@ -1323,6 +1325,7 @@ def write_case(name, path, content_dir, rel_dir):
     """Writes the archive to `path` and the true member contents under
     content_dir (named in the manifest relative to rel_dir)."""
     data, entry = build(name)
+    entry["file"] = os.path.relpath(path, rel_dir)
     with open(path, "wb") as f:
         f.write(data)
     os.makedirs(content_dir, exist_ok=True)

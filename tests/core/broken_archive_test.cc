@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,8 +79,11 @@ const char* const kCases[] = {
     "many_members_count_wrapped",
 };
 
-bool Matches(const std::string& text, const std::string& regex) {
-  return std::regex_search(text, std::regex(regex));
+// The manifest's TEXT: a substring `text` must contain, or a list of
+// substrings of which it must contain one.
+bool Matches(const std::string& text, const json& want) {
+  if (want.is_string()) return text.find(want.get<std::string>()) != std::string::npos;
+  return std::any_of(want.begin(), want.end(), [&](const json& w) { return Matches(text, w); });
 }
 
 // Writes one case into `dir`; returns its manifest entry.

@@ -1,6 +1,7 @@
-// libFuzzer target: the member readers (stored, deflate, bzip2 through
-// libzip), the filesystem's read path (Content) and ReadNpyHeader over an
-// archive made of arbitrary bytes.
+// libFuzzer target: over an archive made of arbitrary bytes, the member
+// readers (stored, deflate, bzip2 through libzip), the filesystem's read
+// path (Content), ReadNpyHeader, and what mounting does: ScanArrays and
+// the Tree.
 //
 // For each member (the first kMaxMembers) the target reads the whole member
 // front to back in pieces, then a few ranges at offsets derived from the
@@ -29,6 +30,7 @@
 #include "core/byte_source.h"
 #include "core/content.h"
 #include "core/text.h"
+#include "core/tree.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace npzfs::core {
@@ -306,6 +308,100 @@ class ContentChecker {
   uint64_t& budget_;
 };
 
+// Mount time: the headers ScanArrays reads agree with ReadNpyHeader (which
+// it falls back to), and the tree built from them is a well-formed
+// namespace: every name a safe path component, every node reachable by
+// Lookup from its parent, sorted children, files at their members' paths,
+// raw files only for mappable arrays.
+class MountChecker {
+ public:
+  MountChecker(const Archive& archive, const std::vector<Seen>& seen)
+      : archive_(archive), seen_(seen) {}
+
+  void Check() {
+    std::vector<std::string> notes;
+    const std::vector<ArrayInfo> arrays = archive_.ScanArrays(notes);
+    FUZZ_CHECK(arrays.size() == archive_.entries().size());
+    for (size_t i = 0; i < seen_.size(); ++i) CheckArray(i, arrays[i]);
+    std::vector<std::string> warnings;
+    const Tree tree = Tree::Build(archive_.index(), arrays, 0, {}, warnings);
+    CheckTree(tree, arrays);
+  }
+
+ private:
+  void CheckArray(size_t i, const ArrayInfo& a) {
+    const ZipEntry& e = archive_.entries()[i];
+    const bool scanned = !e.is_directory && e.skip_reason.empty() && IsNpyName(e.path);
+    FUZZ_CHECK(scanned || (!a.header_ok && !a.mappable));
+    FUZZ_CHECK(a.header_ok || !a.mappable);
+    if (!scanned) return;
+    auto h = archive_.ReadNpyHeader(i);
+    if (h) {
+      FUZZ_CHECK(a.header_ok && a.data_offset == h->data_offset);
+      const bool mappable = !h->has_object && *h->data_size <= e.size - h->data_offset;
+      FUZZ_CHECK(a.mappable == mappable);
+    } else if (a.header_ok) {
+      // The scan reads a header's bytes without the CRC-32 or size checks
+      // of a whole member: it may take one ReadNpyHeader refuses only when
+      // the member itself is bad.
+      FUZZ_CHECK(!seen_[i].complete);
+    }
+    if (a.header_ok) FUZZ_CHECK(a.data_offset <= e.size);
+  }
+
+  static bool GoodName(std::string_view name) {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+  }
+
+  void CheckTree(const Tree& tree, const std::vector<ArrayInfo>& arrays) {
+    const Node* root = tree.Get(Tree::kRootIno);
+    FUZZ_CHECK(root && root->kind == NodeKind::kDir);
+    for (uint64_t ino = 1; ino <= tree.slot_count(); ++ino) {
+      const Node* n = tree.Get(ino);
+      if (n == nullptr) continue;
+      FUZZ_CHECK(n->kind != NodeKind::kNone && tree.Ino(*n) == ino);
+      if (n->kind == NodeKind::kDir) CheckDir(tree, *n);
+      if (ino == Tree::kRootIno) continue;
+      FUZZ_CHECK(GoodName(tree.Name(*n)));
+      const Node& parent = tree.At(n->parent);
+      FUZZ_CHECK(parent.kind == NodeKind::kDir);
+      FUZZ_CHECK(tree.Lookup(parent, tree.Name(*n)) == n);
+    }
+    FUZZ_CHECK(tree.Get(0) == nullptr && tree.Get(tree.slot_count() + 1) == nullptr);
+    for (size_t i = 0; i < archive_.entries().size(); ++i) CheckMember(tree, arrays, i);
+  }
+
+  static void CheckDir(const Tree& tree, const Node& dir) {
+    const auto kids = tree.Children(dir);
+    uint32_t subdirs = 0;
+    for (size_t k = 0; k < kids.size(); ++k) {
+      if (k > 0) FUZZ_CHECK(tree.Name(tree.At(kids[k - 1])) < tree.Name(tree.At(kids[k])));
+      FUZZ_CHECK(&tree.At(tree.At(kids[k]).parent) == &dir);
+      subdirs += tree.At(kids[k]).kind == NodeKind::kDir;
+    }
+    FUZZ_CHECK(dir.nlink == 2 + subdirs);
+  }
+
+  void CheckMember(const Tree& tree, const std::vector<ArrayInfo>& arrays, size_t i) {
+    const ZipEntry& e = archive_.entries()[i];
+    const Node* file = tree.Get(3 + 2 * uint64_t{i});
+    const Node* raw = tree.Get(4 + 2 * uint64_t{i});
+    if (file != nullptr) {
+      FUZZ_CHECK(!e.path.empty() && file->member == i && tree.PathOf(*file) == e.path);
+      FUZZ_CHECK(file->kind == (e.is_directory ? NodeKind::kDir : NodeKind::kFile));
+      if (file->kind == NodeKind::kFile) FUZZ_CHECK(file->size == e.size && file->base == 0);
+    }
+    if (raw != nullptr) {
+      FUZZ_CHECK(raw->kind == NodeKind::kRaw && file != nullptr && arrays[i].mappable);
+      FUZZ_CHECK(raw->base == arrays[i].data_offset && raw->size == e.size - raw->base);
+    }
+  }
+
+  const Archive& archive_;
+  const std::vector<Seen>& seen_;
+};
+
 }  // namespace
 }  // namespace npzfs::core
 
@@ -323,8 +419,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   MemberChecker readers(**archive, bytes, rng, budget);
   ContentChecker content(**archive, rng, content_budget);
   const size_t members = std::min((*archive)->entries().size(), kMaxMembers);
+  std::vector<Seen> seen;
   for (size_t i = 0; i < members && budget > 0 && content_budget > 0; ++i) {
-    content.Check(i, readers.Check(i));
+    seen.push_back(readers.Check(i));
+    content.Check(i, seen.back());
   }
+  if (seen.size() == (*archive)->entries().size()) MountChecker(**archive, seen).Check();
   return 0;
 }

@@ -112,6 +112,11 @@ void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   });
 }
 
+void LogReadError(Filesystem& fs, const Node& n, uint64_t offset, const core::Error& error) {
+  if (fs.read_error_logged[n.member].exchange(true)) return;
+  spdlog::error("{}: read at offset {} failed: {}", fs.tree.PathOf(n), offset, error.message);
+}
+
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "open", [&] {
     const Node* n = NodeOr404(req, ino);
@@ -124,6 +129,17 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // never direct_io, so mmap works.
     fi->keep_cache = 1;
     Filesystem& fs = Fs(req);
+    if (n->size == 0) {
+      // Reading an empty file never reaches the daemon, so a member that
+      // fails to decode (a bad stream or CRC with no bytes to show) fails
+      // here instead.
+      std::byte none;
+      auto r = fs.content.Read(n->member, n->base, std::span(&none, 0));
+      if (!r) {
+        LogReadError(fs, *n, 0, r.error());
+        return (void)fuse_reply_err(req, ToErrno(r.error()));
+      }
+    }
     std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, kReadaheadKib); });
     fuse_reply_open(req, fi);
   });
@@ -147,11 +163,6 @@ std::span<std::byte> ReadBuffer(size_t size) {
     buf.size = size;
   }
   return {buf.data, size};
-}
-
-void LogReadError(Filesystem& fs, const Node& n, uint64_t offset, const core::Error& error) {
-  if (fs.read_error_logged[n.member].exchange(true)) return;
-  spdlog::error("{}: read at offset {} failed: {}", fs.tree.PathOf(n), offset, error.message);
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {

@@ -27,6 +27,7 @@ import sys
 import time
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -214,6 +215,25 @@ def ext_timestamp(mtime):
     return struct.pack("<HHBi", 0x5455, 5, 1, mtime)
 
 
+def many_block_seeds():
+    """Deflate streams of many blocks, whose boundaries the read path keeps
+    access points at: small natural blocks (memLevel 1: boundaries at any
+    bit), and full flushes every 6000 bytes (byte-aligned boundaries after
+    empty stored blocks). 160 KB of content each, a few KB compressed."""
+    content = npy_bytes(np.repeat(np.arange(4000, dtype="<u4") % 97, 10))
+    c = zlib.compressobj(6, zlib.DEFLATED, -15, 1)
+    small_blocks = c.compress(content) + c.flush()
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    flushed = b"".join(c.compress(content[i:i + 6000]) + c.flush(zlib.Z_FULL_FLUSH)
+                       for i in range(0, len(content), 6000)) + c.flush()
+    other = break_npz.Member("a.npy", npy_bytes(np.arange(5)), break_npz.DEFLATE)
+    seeds = {}
+    for name, payload in [("deflate-small-blocks", small_blocks), ("deflate-full-flush", flushed)]:
+        member = break_npz.Member("blocks.npy", content, break_npz.DEFLATE, payload=payload)
+        seeds[name], _ = break_npz.write_zip([member, other])
+    return seeds
+
+
 def archive_seeds():
     arrays = sample_arrays()
     small = {k: arrays[k] for k in ["f4", "structured", "scalar", "empty"]}
@@ -275,6 +295,7 @@ def archive_seeds():
                                      npy["f4"])])
     s["encrypted-flag"] = set_flag(zip_bytes([("a.npy", npy["f4"]), ("b.npy", npy["bool"])]),
                                    "a.npy", 0x1)
+    s.update(many_block_seeds())
     return s
 
 

@@ -101,22 +101,26 @@ bool ChunkCache::Contains(const ChunkKey& key) const {
   return map_.count(key) != 0;
 }
 
+void ChunkCache::EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted) {
+  while (stats_.bytes + incoming > capacity_ && !lru_.empty()) {
+    Entry& victim = lru_.back();
+    stats_.bytes -= victim.chunk->size();
+    ++stats_.evictions;
+    evicted.push_back(std::move(victim.chunk));
+    map_.erase(victim.key);
+    lru_.pop_back();
+  }
+}
+
 void ChunkCache::Insert(const ChunkKey& key, ChunkRef chunk) {
-  if (!chunk || chunk->size() > capacity_) return;
+  if (!chunk) return;
   // Evicted chunks are released after the lock is dropped: freeing 100 KiB
   // and more may be an munmap.
   std::vector<ChunkRef> evicted;
   {
     std::lock_guard lock(mu_);
-    if (map_.count(key) != 0) return;
-    while (stats_.bytes + chunk->size() > capacity_ && !lru_.empty()) {
-      Entry& victim = lru_.back();
-      stats_.bytes -= victim.chunk->size();
-      ++stats_.evictions;
-      evicted.push_back(std::move(victim.chunk));
-      map_.erase(victim.key);
-      lru_.pop_back();
-    }
+    if (chunk->size() > capacity_ || map_.count(key) != 0) return;
+    EvictLocked(chunk->size(), evicted);
     stats_.bytes += chunk->size();
     ++stats_.inserts;
     lru_.push_front(Entry{key, std::move(chunk)});
@@ -137,6 +141,18 @@ void ChunkCache::EraseMember(uint64_t member) {
     map_.erase(it->key);
     it = lru_.erase(it);
   }
+}
+
+void ChunkCache::SetCapacity(uint64_t capacity) {
+  std::vector<ChunkRef> evicted;
+  std::lock_guard lock(mu_);
+  capacity_ = capacity;
+  EvictLocked(0, evicted);
+}
+
+uint64_t ChunkCache::capacity() const {
+  std::lock_guard lock(mu_);
+  return capacity_;
 }
 
 ChunkCacheStats ChunkCache::stats() const {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <span>
 #include <unordered_map>
+#include <vector>
 
 namespace npzfs::core {
 
@@ -93,7 +94,11 @@ class ChunkCache {
   // Drops every chunk of `member`.
   void EraseMember(uint64_t member);
 
-  uint64_t capacity() const { return capacity_; }
+  // Changes the capacity, evicting the least recently used chunks beyond a
+  // smaller one (Content gives what access points take from its budget).
+  void SetCapacity(uint64_t capacity);
+
+  uint64_t capacity() const;
   ChunkCacheStats stats() const;
 
  private:
@@ -108,8 +113,12 @@ class ChunkCache {
   };
   using List = std::list<Entry>;
 
-  const uint64_t capacity_;
+  // Under mu_. Evicts until `incoming` more bytes fit; the chunks dropped
+  // go to `evicted`, to be released once mu_ is.
+  void EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted);
+
   mutable std::mutex mu_;
+  uint64_t capacity_;  // guarded by mu_
   List lru_;  // most recently used first; guarded by mu_
   std::unordered_map<ChunkKey, List::iterator, KeyHash> map_;  // guarded by mu_
   ChunkCacheStats stats_;                                       // guarded by mu_

@@ -17,14 +17,21 @@
 //  - Two readers of one chunk never both decode it: the second waits for
 //    the first's chunk (or, behind the frontier, for a running decoder that
 //    will stop nearer than any access point).
+//  - Deflate is inflated by ISA-L's igzip where built in, zlib otherwise
+//    (ContentOptions::engine; inflater.h). igzip makes access points as it
+//    goes, as zlib does, and resumes at them: measured on a 1 GiB member
+//    (4.09:1), a first sequential read costs ~0.6 of zlib's CPU time and a
+//    random 4 KiB read after it ~0.5.
 //
-// Memory: cache_size for cached chunks, access_point_budget for access
-// points of all members, plus a constant: idle decoders (at most
-// max_idle_decoders, about 110 KiB each), the decoder and chunk of each
+// Memory: cache_size for cached chunks and access points together (points
+// take at most half of it, or up to kMinPointBudget when that is more),
+// plus a constant: idle decoders (at most max_idle_decoders, about 110 KiB
+// each with zlib, 150 KiB with igzip), the decoder and chunk of each
 // running read, up to 8 MiB of freed chunk buffers kept for reuse, and a
 // few hundred bytes per member read so far (a stored member's CRC
 // intervals: at most 256, about 16 KiB). Measured with a 1 GiB member read
-// whole: peak RSS 102 MiB at cache_size 64 MiB, 295 MiB at the default.
+// whole (content_bench, igzip): peak RSS 85 MiB at cache_size 64 MiB,
+// 307 MiB at the default.
 //
 // Integrity: any kCorrupt from a member's data (bad deflate data, a size or
 // CRC-32 mismatch) fails that read and every later read of the member. The
@@ -33,10 +40,10 @@
 //
 // Thread-safe: any number of threads may call Read() on any members.
 //
-// Lock order: Content::states_mu_ alone; Member::mu, then any one of
-// points_mu_, pool_mu_ or the cache's mutex (leaves, never nested with
-// each other). No lock is held while decoding, reading the archive or
-// copying into the caller's buffer.
+// Lock order: Content::states_mu_ alone; Member::mu, then pool_mu_, the
+// cache's mutex, or points_mu_ and then the cache's mutex (points take
+// their memory from the cache). No lock is held while decoding, reading
+// the archive or copying into the caller's buffer.
 #ifndef NPZFS_CORE_CONTENT_H_
 #define NPZFS_CORE_CONTENT_H_
 
@@ -55,10 +62,15 @@
 
 namespace npzfs::core {
 
+// Points get at least this much memory, whatever cache_size: without them
+// every read behind the frontier decodes from the member's start.
+inline constexpr uint64_t kMinPointBudget = uint64_t{16} << 20;
+
 struct ContentOptions {
-  // Budget for decompressed chunks held in memory (-o cache_size=). The
-  // kernel's page cache keeps what programs read recently; this cache
-  // saves re-inflating what it dropped and what several readers share.
+  // Budget for decompressed data held in memory (-o cache_size=): chunks,
+  // and access points' windows (see access_point_budget). The kernel's
+  // page cache keeps what programs read recently; this cache saves
+  // re-inflating what it dropped and what several readers share.
   // 256 MiB: a few hundred MiB of an array re-read (epochs over a training
   // set, mmap pages the kernel dropped) without decoding again, and small
   // next to the machines such arrays are read on.
@@ -67,24 +79,33 @@ struct ContentOptions {
   // Uncompressed bytes per cached chunk, aligned to multiples of it. Half
   // the kernel's usual FUSE read (128 KiB), so aligned reads never share a
   // chunk with their neighbours, and small enough that a random 4 KiB read
-  // decodes little past what it needs (measured on a 1 GiB member: 64 KiB
-  // chunks 1.4 ms per random read, 128 KiB 1.5-1.7 ms, 1 MiB 4.2 ms, at the
-  // same sequential speed).
+  // decodes little past what it needs (measured on a 1 GiB member with
+  // zlib: 64 KiB chunks 1.4 ms per random read, 128 KiB 1.5-1.7 ms, 1 MiB
+  // 4.2 ms, at the same sequential speed; with igzip 0.41 ms at 64 KiB,
+  // 0.60 ms at 128 KiB).
   uint64_t chunk_size = uint64_t{64} << 10;
 
   // Uncompressed bytes between access points while the budget allows. A
   // read behind the frontier decodes on average span / 2 + chunk_size:
-  // with zlib (~350 MB/s here) about 1 ms at 512 KiB. Points cost 32 KiB
-  // each: 6 % of the uncompressed size at this span.
+  // with zlib (~350 MB/s here) about 1 ms at 512 KiB, with igzip (~800
+  // MB/s) about 0.4 ms. Points cost 32 KiB each: 6 % of the uncompressed
+  // size at this span.
   uint64_t span = uint64_t{512} << 10;
 
-  // Budget for all members' access points (their windows). When a new
-  // point would exceed it, the member with the densest points loses every
-  // other one and its span doubles, until the total fits: reads stay
-  // correct and cost at most one (larger) span. 32 MiB keeps 512 KiB
-  // spacing up to 512 MiB of deflated members read, 1 MiB up to 1 GiB, and
-  // keeps the daemon within cache_size + 64 MiB for a 1 GiB member.
-  uint64_t access_point_budget = uint64_t{32} << 20;
+  // Budget for all members' access points (their windows). 0 (the
+  // default) is half of cache_size, at least kMinPointBudget. What points
+  // hold is taken out of cache_size, down to half of it for the chunks.
+  // When a new point would exceed the budget, the member with the densest
+  // points loses every other one and its span doubles, until the total
+  // fits: reads stay correct and cost at most one (larger) span. At the
+  // default cache_size (128 MiB of points) the spacing stays 512 KiB for up
+  // to 2 GiB of deflated members read; at 64 MiB (32 MiB of points), up to
+  // 512 MiB, then 1 MiB up to 1 GiB.
+  uint64_t access_point_budget = 0;
+
+  // The inflate engine: ISA-L where built in (about twice zlib's speed on
+  // numpy's data), else zlib. Both make and use the same access points.
+  InflateEngine engine = DefaultInflateEngine();
 
   // Parked decoders kept across all members (least recently used dropped;
   // a dropped frontier resumes later from its last access point).
@@ -176,6 +197,7 @@ class Content {
 
   const Archive& archive_;
   const ContentOptions options_;
+  const uint64_t point_budget_;
   ChunkCache cache_;
 
   mutable std::mutex states_mu_;

@@ -3,14 +3,63 @@
 #include <algorithm>
 #include <new>
 
+#include "core/crc32.h"
+#if NPZFS_HAVE_ISAL
+#include "core/isal_inflater.h"
+#endif
+
 namespace npzfs::core {
 namespace {
 constexpr size_t kInputChunk = 64 << 10;
 }  // namespace
 
-RawInflater::RawInflater(const ByteSource& src, DeflateSpan span,
-                         std::string member)
-    : src_(src), span_(span), member_(std::move(member)) {
+// ---------------------------------------------------------------------------
+// DeflateDecoder
+
+Result<uint8_t> DeflateDecoder::BeginAt(const AccessPoint& point) {
+  if (point.in > span_.in_size || point.out > span_.out_size || point.bits < 0 ||
+      point.bits > 7 || (point.bits > 0 && point.in == 0) || point.window.size() > kDeflateWindow) {
+    return Fail(Corrupt(member_ + ": access point at uncompressed offset " +
+                        std::to_string(point.out) + " lies outside the stream"));
+  }
+  in_buf_.clear();
+  in_pos_ = point.in;
+  out_pos_ = point.out;
+  crc_ = point.crc;
+  if (point.bits == 0) return uint8_t{0};
+  std::byte b;
+  if (auto r = ReadExactly(src_, span_.in_offset + point.in - 1, std::span(&b, 1)); !r) {
+    return Fail(std::move(r).error());
+  }
+  return static_cast<uint8_t>(b);
+}
+
+Result<std::span<std::byte>> DeflateDecoder::Fetch() {
+  if (!input_left()) {
+    return Fail(CorruptAt("the compressed data ends before the deflate stream does", 0));
+  }
+  in_buf_.resize(std::min<uint64_t>(kInputChunk, span_.in_size - in_pos_));
+  if (auto r = ReadExactly(src_, span_.in_offset + in_pos_, in_buf_); !r) {
+    return Fail(std::move(r).error());
+  }
+  in_pos_ += in_buf_.size();
+  return std::span(in_buf_);
+}
+
+Error DeflateDecoder::CorruptAt(const std::string& what, uint64_t unused) const {
+  return Corrupt(member_ + ": " + what + " (uncompressed offset " + std::to_string(out_pos_) +
+                 ", compressed offset " + std::to_string(in_pos_ - unused) + ")");
+}
+
+void DeflateDecoder::AddCrc(std::span<const std::byte> bytes) {
+  if (track_crc_ && !bytes.empty()) crc_ = Crc32(crc_, bytes);
+}
+
+// ---------------------------------------------------------------------------
+// RawInflater
+
+RawInflater::RawInflater(const ByteSource& src, DeflateSpan span, std::string member)
+    : DeflateDecoder(src, span, std::move(member)) {
   // -15: raw deflate with a 32 KiB window, what zip's method 8 is.
   if (inflateInit2(&zs_, -15) != Z_OK) throw std::bad_alloc();
 }
@@ -33,21 +82,9 @@ void RawInflater::Restart() {
 // called at any time, zlib.h).
 Result<void> RawInflater::Seek(const AccessPoint& point) {
   Restart();
-  if (point.in > span_.in_size || point.out > span_.out_size || point.bits < 0 ||
-      point.bits > 7 || (point.bits > 0 && point.in == 0) || point.window.size() > kDeflateWindow) {
-    return Fail(Corrupt(member_ + ": access point at uncompressed offset " +
-                        std::to_string(point.out) + " lies outside the stream"));
-  }
-  in_pos_ = point.in;
-  out_pos_ = point.out;
-  crc_ = point.crc;
-  if (point.bits > 0) {
-    std::byte b;
-    if (auto r = ReadExactly(src_, span_.in_offset + point.in - 1, std::span(&b, 1)); !r) {
-      return Fail(std::move(r).error());
-    }
-    inflatePrime(&zs_, point.bits, static_cast<int>(b) >> (8 - point.bits));
-  }
+  auto byte = BeginAt(point);
+  if (!byte) return Fail(std::move(byte).error());
+  if (point.bits > 0) inflatePrime(&zs_, point.bits, *byte >> (8 - point.bits));
   if (!point.window.empty()) {
     inflateSetDictionary(&zs_, reinterpret_cast<const Bytef*>(point.window.data()),
                          static_cast<uInt>(point.window.size()));
@@ -55,29 +92,8 @@ Result<void> RawInflater::Seek(const AccessPoint& point) {
   return {};
 }
 
-Error RawInflater::CorruptAt(const std::string& what) const {
-  return Corrupt(member_ + ": " + what + " (uncompressed offset " +
-                 std::to_string(out_pos_) + ", compressed offset " +
-                 std::to_string(in_pos_ - zs_.avail_in) + ")");
-}
-
-Result<void> RawInflater::Refill() {
-  if (in_pos_ >= span_.in_size) {
-    return Fail(CorruptAt("the compressed data ends before the deflate stream does"));
-  }
-  in_buf_.resize(std::min<uint64_t>(kInputChunk, span_.in_size - in_pos_));
-  if (auto r = ReadExactly(src_, span_.in_offset + in_pos_, in_buf_); !r) {
-    return Fail(std::move(r).error());
-  }
-  in_pos_ += in_buf_.size();
-  zs_.next_in = reinterpret_cast<Bytef*>(in_buf_.data());
-  zs_.avail_in = static_cast<uInt>(in_buf_.size());
-  return {};
-}
-
 Result<size_t> RawInflater::Read(std::span<std::byte> out) {
-  const size_t want =
-      std::min<uint64_t>(out.size(), span_.out_size - out_pos_);
+  const size_t want = std::min<uint64_t>(out.size(), span_.out_size - out_pos_);
   zs_.next_out = reinterpret_cast<Bytef*>(out.data());
   zs_.avail_out = static_cast<uInt>(want);
   while (zs_.avail_out > 0) {
@@ -98,15 +114,16 @@ Result<size_t> RawInflater::Read(std::span<std::byte> out) {
 // own buffers after the last input byte went in, so input running out is
 // only an error when inflate() then cannot move.
 Result<void> RawInflater::Step() {
-  if (zs_.avail_in == 0 && in_pos_ < span_.in_size) {
-    if (auto r = Refill(); !r) return Fail(std::move(r).error());
+  if (zs_.avail_in == 0 && input_left()) {
+    auto piece = Fetch();
+    if (!piece) return Fail(std::move(piece).error());
+    zs_.next_in = reinterpret_cast<Bytef*>(piece->data());
+    zs_.avail_in = static_cast<uInt>(piece->size());
   }
   const uInt before = zs_.avail_out;
   const int rc = inflate(&zs_, sink_ ? Z_BLOCK : Z_NO_FLUSH);
   const uInt produced = before - zs_.avail_out;
-  if (track_crc_ && produced > 0) {
-    crc_ = static_cast<uint32_t>(crc32(crc_, zs_.next_out - produced, produced));
-  }
+  AddCrc(std::span(reinterpret_cast<const std::byte*>(zs_.next_out - produced), produced));
   out_pos_ += produced;
   if (sink_ && rc == Z_OK) AtBoundary();
   return Check(rc);
@@ -140,7 +157,7 @@ Result<void> RawInflater::Check(int rc) {
       return {};
     case Z_BUF_ERROR:
       // No progress. With input left to fetch, the next Step() fetches it.
-      if (zs_.avail_in == 0 && in_pos_ < span_.in_size) return {};
+      if (zs_.avail_in == 0 && input_left()) return {};
       if (zs_.avail_in == 0) {
         return Fail(CorruptAt("the compressed data ends before the deflate stream does"));
       }
@@ -168,6 +185,31 @@ Result<void> RawInflater::ExpectEnd() {
     }
   }
   return {};
+}
+
+// ---------------------------------------------------------------------------
+// Engines
+
+bool IsalAvailable() { return NPZFS_HAVE_ISAL != 0; }
+
+InflateEngine DefaultInflateEngine() {
+  return IsalAvailable() ? InflateEngine::kIsal : InflateEngine::kZlib;
+}
+
+const char* EngineName(InflateEngine engine) {
+  return engine == InflateEngine::kIsal && IsalAvailable() ? "isa-l" : "zlib";
+}
+
+std::unique_ptr<DeflateDecoder> MakeDeflateDecoder(InflateEngine engine, const ByteSource& src,
+                                                   DeflateSpan span, std::string member) {
+#if NPZFS_HAVE_ISAL
+  if (engine == InflateEngine::kIsal) {
+    return std::make_unique<IsalInflater>(src, span, std::move(member));
+  }
+#else
+  (void)engine;
+#endif
+  return std::make_unique<RawInflater>(src, span, std::move(member));
 }
 
 }  // namespace npzfs::core

@@ -72,5 +72,25 @@ TEST(ChunkCacheTest, EraseMemberDropsOnlyThatMember) {
   EXPECT_EQ(cache.stats().bytes, 10u);
 }
 
+TEST(ChunkCacheTest, SmallerCapacityEvictsTheLeastRecentlyUsed) {
+  ChunkCache cache(300);
+  cache.Insert({0, 0}, MakeChunk(100, 'a'));
+  cache.Insert({0, 1}, MakeChunk(100, 'b'));
+  cache.Insert({0, 2}, MakeChunk(100, 'c'));
+  ASSERT_TRUE(cache.Lookup({0, 0}));  // {0, 1} is the oldest now
+  cache.SetCapacity(200);
+  EXPECT_EQ(cache.capacity(), 200u);
+  EXPECT_FALSE(cache.Contains({0, 1}));
+  EXPECT_TRUE(cache.Contains({0, 0}));
+  EXPECT_TRUE(cache.Contains({0, 2}));
+  cache.Insert({0, 3}, MakeChunk(150, 'd'));  // evicts both of the others
+  EXPECT_EQ(cache.stats().bytes, 150u);
+  cache.SetCapacity(100);
+  EXPECT_EQ(cache.stats().bytes, 0u);
+  cache.SetCapacity(1000);
+  cache.Insert({0, 4}, MakeChunk(500, 'e'));
+  EXPECT_TRUE(cache.Contains({0, 4}));
+}
+
 }  // namespace
 }  // namespace npzfs::core

@@ -100,14 +100,36 @@ const Big& BigMember() {
   return *big;
 }
 
-// Small chunks and spans, so that small members have many of both.
-ContentOptions Small(uint64_t cache_size = 1 << 20) {
-  ContentOptions o;
-  o.chunk_size = 16 << 10;
-  o.span = 64 << 10;
-  o.cache_size = cache_size;
-  return o;
+// Every test runs with each inflate engine built in.
+class ContentTest : public ::testing::TestWithParam<InflateEngine> {
+ protected:
+  ContentOptions Defaults() const {
+    ContentOptions o;
+    o.engine = GetParam();
+    return o;
+  }
+
+  // Small chunks and spans, so that small members have many of both.
+  ContentOptions Small(uint64_t cache_size = 1 << 20) const {
+    ContentOptions o = Defaults();
+    o.chunk_size = 16 << 10;
+    o.span = 64 << 10;
+    o.cache_size = cache_size;
+    return o;
+  }
+};
+
+std::vector<InflateEngine> Engines() {
+  std::vector<InflateEngine> e{InflateEngine::kZlib};
+  if (IsalAvailable()) e.push_back(InflateEngine::kIsal);
+  return e;
 }
+
+std::string EngineParamName(const ::testing::TestParamInfo<InflateEngine>& p) {
+  return p.param == InflateEngine::kIsal ? "isal" : "zlib";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, ContentTest, ::testing::ValuesIn(Engines()), EngineParamName);
 
 // The largest distance from an access point to the next (or to the end).
 uint64_t MaxGap(const std::vector<uint64_t>& points, uint64_t size) {
@@ -121,7 +143,7 @@ uint64_t MaxGap(const std::vector<uint64_t>& points, uint64_t size) {
 // Every byte of every member, read tail first, then at random offsets, then
 // front to back, equals what Python's zipfile reads; members it cannot read
 // fail here too.
-TEST(ContentTest, EveryMemberEqualsZipfile) {
+TEST_P(ContentTest, EveryMemberEqualsZipfile) {
   for (const char* kind : {"stored", "compressed", "descriptor_compressed", "nonnpy", "bzip2",
                            "lzma", "prefix", "encrypted"}) {
     SCOPED_TRACE(kind);
@@ -166,10 +188,10 @@ TEST(ContentTest, EveryMemberEqualsZipfile) {
   }
 }
 
-TEST(ContentTest, ZeroSizeMembersReadEmpty) {
+TEST_P(ContentTest, ZeroSizeMembersReadEmpty) {
   auto a = OpenPath(CachedArchive("zero_size"));
   ASSERT_TRUE(a);
-  Content content(*a);
+  Content content(*a, Defaults());
   for (const char* name : {"stored.bin", "deflated.bin"}) {
     SCOPED_TRACE(name);
     for (int k = 0; k < 2; ++k) {
@@ -180,7 +202,7 @@ TEST(ContentTest, ZeroSizeMembersReadEmpty) {
   }
 }
 
-TEST(ContentTest, RandomOffsetsBackwardSeeksAndTailFirst) {
+TEST_P(ContentTest, RandomOffsetsBackwardSeeksAndTailFirst) {
   const Big& big = BigMember();
   Content content(*big.archive, Small());
   const std::string& want = big.want;
@@ -200,7 +222,7 @@ TEST(ContentTest, RandomOffsetsBackwardSeeksAndTailFirst) {
   }
 }
 
-TEST(ContentTest, CacheMuchSmallerThanTheMemberStillGivesTheBytes) {
+TEST_P(ContentTest, CacheMuchSmallerThanTheMemberStillGivesTheBytes) {
   const Big& big = BigMember();
   for (uint64_t cache : {uint64_t{0}, uint64_t{64} << 10}) {
     SCOPED_TRACE(cache);
@@ -221,7 +243,7 @@ TEST(ContentTest, CacheMuchSmallerThanTheMemberStillGivesTheBytes) {
 
 // Eight threads read one member at once, each in its own pattern, with a
 // cache far smaller than the member: every byte right.
-TEST(ContentTest, ManyThreadsReadOneMember) {
+TEST_P(ContentTest, ManyThreadsReadOneMember) {
   const Big& big = BigMember();
   Content content(*big.archive, Small(2 << 20));
   const std::string& want = big.want;
@@ -246,7 +268,7 @@ TEST(ContentTest, ManyThreadsReadOneMember) {
 
 // Readers of other members are not held up, and they read right while one
 // member is read by many.
-TEST(ContentTest, ManyThreadsReadManyMembers) {
+TEST_P(ContentTest, ManyThreadsReadManyMembers) {
   const std::string path = StandardArchive("compressed");
   const std::string dump = ZipfileDump(path);
   auto a = OpenPath(path);
@@ -282,7 +304,7 @@ TEST(ContentTest, ManyThreadsReadManyMembers) {
 
 // Threads that ask for one region at once, before anything is decoded:
 // the member is decoded once up to the end of that region.
-TEST(ContentTest, RegionReadConcurrentlyAtTheFrontierIsDecodedOnce) {
+TEST_P(ContentTest, RegionReadConcurrentlyAtTheFrontierIsDecodedOnce) {
   const Big& big = BigMember();
   ContentOptions o = Small(64 << 20);
   Content content(*big.archive, o);
@@ -304,7 +326,7 @@ TEST(ContentTest, RegionReadConcurrentlyAtTheFrontierIsDecodedOnce) {
 
 // Behind the frontier, with the region long evicted: threads reading it at
 // once decode it once, from one access point.
-TEST(ContentTest, RegionReadConcurrentlyBehindTheFrontierIsDecodedOnce) {
+TEST_P(ContentTest, RegionReadConcurrentlyBehindTheFrontierIsDecodedOnce) {
   const Big& big = BigMember();
   const ContentOptions o = Small(1 << 20);
   Content content(*big.archive, o);
@@ -331,7 +353,7 @@ TEST(ContentTest, RegionReadConcurrentlyBehindTheFrontierIsDecodedOnce) {
 
 // After the first pass, any read decodes at most from the access point
 // before it to the end of its chunk: one span, not the member's start.
-TEST(ContentTest, RandomReadAfterTheFirstPassDecodesAtMostOneSpan) {
+TEST_P(ContentTest, RandomReadAfterTheFirstPassDecodesAtMostOneSpan) {
   const Big& big = BigMember();
   const ContentOptions o = Small(256 << 10);
   Content content(*big.archive, o);
@@ -353,7 +375,7 @@ TEST(ContentTest, RandomReadAfterTheFirstPassDecodesAtMostOneSpan) {
   }
 }
 
-TEST(ContentTest, AccessPointBudgetThinsPointsAndReadsStayRight) {
+TEST_P(ContentTest, AccessPointBudgetThinsPointsAndReadsStayRight) {
   const Big& big = BigMember();
   ContentOptions o = Small(256 << 10);
   o.access_point_budget = 40 * (kDeflateWindow + 256);
@@ -375,9 +397,36 @@ TEST(ContentTest, AccessPointBudgetThinsPointsAndReadsStayRight) {
   }
 }
 
+// Points are paid for out of cache_size: by default they may take half of
+// it (at least kMinPointBudget), and the chunks keep the rest, at least
+// half. Reads stay right whatever the split.
+TEST_P(ContentTest, PointsAndChunksShareTheCacheSize) {
+  const Big& big = BigMember();
+  for (uint64_t cache : {uint64_t{4} << 20, uint64_t{16} << 20, uint64_t{64} << 20}) {
+    SCOPED_TRACE(cache);
+    Content content(*big.archive, Small(cache));
+    auto all = ReadAll(content, big.index);
+    ASSERT_TRUE(all) << all.error().message;
+    ASSERT_TRUE(*all == big.want);
+    const ContentStats s = content.stats();
+    const uint64_t budget = std::max(cache / 2, kMinPointBudget);
+    EXPECT_LE(s.access_point_bytes, budget);
+    EXPECT_GT(s.access_point_bytes, budget / 4);  // points at 64 KiB outgrow every budget here
+    EXPECT_LE(s.cache.bytes, cache - std::min(s.access_point_bytes, cache / 2));
+    EXPECT_GE(s.cache.bytes, cache / 2 - 2 * Small().chunk_size);  // a sequential read fills it
+    std::mt19937_64 rng(17);
+    for (int k = 0; k < 20; ++k) {
+      const uint64_t off = rng() % big.want.size();
+      auto got = ReadRange(content, big.index, off, 5'000);
+      ASSERT_TRUE(got) << got.error().message;
+      ASSERT_EQ(*got, big.want.substr(off, 5'000));
+    }
+  }
+}
+
 // A CRC-32 mismatch fails the read that completes the member and every
 // later read, reported once; the other members stay readable.
-TEST(ContentTest, CrcMismatchFailsThatReadAndEveryLaterRead) {
+TEST_P(ContentTest, CrcMismatchFailsThatReadAndEveryLaterRead) {
   struct Case {
     const char* kind;
     const char* member;
@@ -428,12 +477,12 @@ TEST(ContentTest, CrcMismatchFailsThatReadAndEveryLaterRead) {
   }
 }
 
-TEST(ContentTest, CrcMismatchIsReportedOnceToTheReadThatFindsIt) {
+TEST_P(ContentTest, CrcMismatchIsReportedOnceToTheReadThatFindsIt) {
   std::string bytes = ReadFile(StandardArchive("compressed"));
   testing::PatchBoth(bytes, "f8.npy", testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
   auto a = OpenBytes(bytes);
   ASSERT_TRUE(a);
-  Content content(*a);
+  Content content(*a, Defaults());
   const size_t i = IndexOf(*a, "f8.npy");
   bool reported = true;
   auto first = ReadRange(content, i, 0, 100, &reported);
@@ -449,7 +498,7 @@ TEST(ContentTest, CrcMismatchIsReportedOnceToTheReadThatFindsIt) {
 // A flipped bit anywhere in a deflate member fails with kCorrupt naming the
 // member (and the offset, when inflate finds it); never are other bytes
 // returned. Other members still read.
-TEST(ContentTest, CorruptStreamFailsTheMemberOnly) {
+TEST_P(ContentTest, CorruptStreamFailsTheMemberOnly) {
   const std::string good = ReadFile(StandardArchive("compressed"));
   auto ref = OpenBytes(good);
   ASSERT_TRUE(ref);
@@ -478,10 +527,10 @@ TEST(ContentTest, CorruptStreamFailsTheMemberOnly) {
   EXPECT_GT(with_offset, 0);
 }
 
-TEST(ContentTest, UnsupportedMembersFailAndAreReportedOnce) {
+TEST_P(ContentTest, UnsupportedMembersFailAndAreReportedOnce) {
   auto a = OpenPath(StandardArchive("lzma"));
   ASSERT_TRUE(a);
-  Content content(*a);
+  Content content(*a, Defaults());
   bool reported = true;
   auto x = ReadRange(content, IndexOf(*a, "x.npy"), 0, 10, &reported);
   ASSERT_FALSE(x);
@@ -496,7 +545,7 @@ TEST(ContentTest, UnsupportedMembersFailAndAreReportedOnce) {
 // With no decoder kept between reads, the frontier restarts at its last
 // access point every time, carrying the CRC-32 from there: the bytes are
 // right, a good member passes its CRC check and a bad one fails it.
-TEST(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
+TEST_P(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
   const std::string good = ReadFile(StandardArchive("compressed"));
   std::string bad = good;
   testing::PatchBoth(bad, "large.npy", testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
@@ -525,7 +574,7 @@ TEST(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
   }
 }
 
-TEST(ContentTest, SequentialReadsDecodeEachByteOnce) {
+TEST_P(ContentTest, SequentialReadsDecodeEachByteOnce) {
   const Big& big = BigMember();
   const ContentOptions o = Small(1 << 20);
   Content content(*big.archive, o);

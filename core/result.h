@@ -51,6 +51,7 @@ template <class T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  // cppcheck-suppress passedByValue ; a sink: the error is moved out
   Result(Unexpected u)                                               // NOLINT
       : v_(std::in_place_index<1>, std::move(u.error)) {}
   Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
@@ -94,6 +95,7 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
+  // cppcheck-suppress passedByValue ; a sink: the error is moved out
   Result(Unexpected u) : error_(std::move(u.error)), ok_(false) {}  // NOLINT
   Result(Error e) : error_(std::move(e)), ok_(false) {}             // NOLINT
 

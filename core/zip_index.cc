@@ -101,7 +101,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
     std::array<std::byte, kZip64EocdSize + kZip64LocatorSize> z64;
     const uint64_t z64_at = eocd_at - z64.size();
     if (auto r = ReadExactly(src, z64_at, z64); !r) return Fail(std::move(r).error());
-    if (Le32(&z64[kZip64EocdSize]) == kZip64LocatorSignature) {
+    if (Le32(z64.data() + kZip64EocdSize) == kZip64LocatorSignature) {
       if (Le32(&z64[0]) != kZip64EocdSignature) {
         return Fail(Corrupt(src.name() + ": zip64 end of central directory record not found"));
       }

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "core/unique_fd.h"
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 
@@ -136,7 +137,8 @@ TEST_F(FaultTest, DaemonKilledMidReadGivesEnotconnAndRemountWorks) {
   ::mkdir(mnt.c_str(), 0755);
   auto m = MountedNpz::StartAt(archive, mnt);
   ASSERT_TRUE(m);
-  const int fd = ::open(m->Path("large.npy").c_str(), O_RDONLY);
+  core::UniqueFd file(::open(m->Path("large.npy").c_str(), O_RDONLY));
+  const int fd = file.get();
   ASSERT_GE(fd, 0);
   char buf[4096];
   ASSERT_EQ(::read(fd, buf, sizeof buf), 4096);
@@ -148,7 +150,7 @@ TEST_F(FaultTest, DaemonKilledMidReadGivesEnotconnAndRemountWorks) {
   struct stat st {};
   EXPECT_EQ(::stat(m->Path("f4.npy").c_str(), &st), -1);
   EXPECT_EQ(errno, ENOTCONN);
-  ::close(fd);
+  file.Reset();  // closed before unmounting, as a reader would
   m->KillAndCleanUp();  // fusermount3 -u on the dead mount
   EXPECT_FALSE(IsMountpoint(mnt));
   m.reset();

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "core/unique_fd.h"
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 
@@ -324,12 +325,13 @@ TEST_F(MountTest, UnsupportedMembersAreListedAndFailWithEnotsup) {
   ASSERT_TRUE(m);
   struct stat st {};
   ASSERT_EQ(::stat(m->Path("x.npy").c_str(), &st), 0);
-  const int fd = ::open(m->Path("x.npy").c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  char buf[16];
-  EXPECT_EQ(::read(fd, buf, sizeof buf), -1);
-  EXPECT_EQ(errno, ENOTSUP);
-  ::close(fd);
+  {
+    const core::UniqueFd fd(::open(m->Path("x.npy").c_str(), O_RDONLY));
+    ASSERT_TRUE(fd.valid());
+    char buf[16];
+    EXPECT_EQ(::read(fd.get(), buf, sizeof buf), -1);
+    EXPECT_EQ(errno, ENOTSUP);
+  }
   EXPECT_FALSE(ReadFile(m->Path("y.npy")).empty());
   m.reset();
 }

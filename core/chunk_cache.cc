@@ -33,6 +33,7 @@ class BufferPool {
         return p;
       }
     }
+    // cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS takes fd -1
     void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
   }

@@ -127,7 +127,7 @@ struct Content::Member {
   std::atomic<uint64_t> span;
 };
 
-Content::Content(const Archive& archive, ContentOptions options)
+Content::Content(const Archive& archive, const ContentOptions& options)
     : archive_(archive),
       options_(options),
       point_budget_(options.access_point_budget != 0

@@ -126,7 +126,7 @@ struct ContentStats {
 class Content {
  public:
   // `archive` must outlive the Content.
-  explicit Content(const Archive& archive, ContentOptions options = {});
+  explicit Content(const Archive& archive, const ContentOptions& options = {});
   ~Content();
   Content(const Content&) = delete;
   Content& operator=(const Content&) = delete;

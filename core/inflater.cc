@@ -58,7 +58,7 @@ void DeflateDecoder::AddCrc(std::span<const std::byte> bytes) {
 // ---------------------------------------------------------------------------
 // RawInflater
 
-RawInflater::RawInflater(const ByteSource& src, DeflateSpan span, std::string member)
+RawInflater::RawInflater(const ByteSource& src, const DeflateSpan& span, std::string member)
     : DeflateDecoder(src, span, std::move(member)) {
   // -15: raw deflate with a 32 KiB window, what zip's method 8 is.
   if (inflateInit2(&zs_, -15) != Z_OK) throw std::bad_alloc();
@@ -201,7 +201,7 @@ const char* EngineName(InflateEngine engine) {
 }
 
 std::unique_ptr<DeflateDecoder> MakeDeflateDecoder(InflateEngine engine, const ByteSource& src,
-                                                   DeflateSpan span, std::string member) {
+                                                   const DeflateSpan& span, std::string member) {
 #if NPZFS_HAVE_ISAL
   if (engine == InflateEngine::kIsal) {
     return std::make_unique<IsalInflater>(src, span, std::move(member));

@@ -106,7 +106,7 @@ class DeflateDecoder : public Decoder {
   uint64_t position() const override { return out_pos_; }
 
  protected:
-  DeflateDecoder(const ByteSource& src, DeflateSpan span, std::string member)
+  DeflateDecoder(const ByteSource& src, const DeflateSpan& span, std::string member)
       : src_(src), span_(span), member_(std::move(member)) {}
 
   // Checks `point` against the stream and, when it starts mid-byte, reads
@@ -141,7 +141,7 @@ class DeflateDecoder : public Decoder {
 // zlib's inflate over one member.
 class RawInflater final : public DeflateDecoder {
  public:
-  RawInflater(const ByteSource& src, DeflateSpan span, std::string member);
+  RawInflater(const ByteSource& src, const DeflateSpan& span, std::string member);
   ~RawInflater() override;
   RawInflater(const RawInflater&) = delete;
   RawInflater& operator=(const RawInflater&) = delete;
@@ -180,7 +180,7 @@ const char* EngineName(InflateEngine engine);
 // A decoder of `engine` (zlib when that engine is not built in) over the
 // member's stream. `src` must outlive it. Throws std::bad_alloc.
 std::unique_ptr<DeflateDecoder> MakeDeflateDecoder(InflateEngine engine, const ByteSource& src,
-                                                   DeflateSpan span, std::string member);
+                                                   const DeflateSpan& span, std::string member);
 
 }  // namespace npzfs::core
 

@@ -59,7 +59,7 @@ const char* IsalErrorText(int rc) {
 
 }  // namespace
 
-IsalInflater::IsalInflater(const ByteSource& src, DeflateSpan span, std::string member)
+IsalInflater::IsalInflater(const ByteSource& src, const DeflateSpan& span, std::string member)
     : DeflateDecoder(src, span, std::move(member)),
       state_(std::make_unique<inflate_state>()),
       hunt_step_(kHuntStep) {

@@ -32,7 +32,7 @@ namespace npzfs::core {
 class IsalInflater final : public DeflateDecoder {
  public:
   // Throws std::bad_alloc.
-  IsalInflater(const ByteSource& src, DeflateSpan span, std::string member);
+  IsalInflater(const ByteSource& src, const DeflateSpan& span, std::string member);
   ~IsalInflater() override;
   IsalInflater(const IsalInflater&) = delete;
   IsalInflater& operator=(const IsalInflater&) = delete;

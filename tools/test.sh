@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds npzfs and runs every test: a warning-free (-Werror) build, then the
-# same tests under ASan+UBSan. Installs missing Debian packages first.
+# Builds npzfs and runs every test: a warning-free (-Werror) build, the
+# static checker (tools/static-check.sh), then the same tests under
+# ASan+UBSan. Installs missing Debian packages first.
 #
 #   tools/test.sh            # both builds
 #   NPZFS_TEST_SANITIZE=0 tools/test.sh   # skip the sanitizer build
@@ -19,6 +20,8 @@ run_build() {
 
 echo "== build and test: build/"
 run_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== static check (cppcheck)"
+tools/static-check.sh build
 if [[ "${NPZFS_TEST_SANITIZE:-1}" != 0 ]]; then
   echo "== build and test under ASan+UBSan: build-asan/"
   ASAN_OPTIONS=detect_leaks=1 run_build build-asan -DCMAKE_BUILD_TYPE=Debug \

@@ -302,11 +302,13 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
     const Node* n = NodeOr404(req, ino);
     if (n == nullptr) return;
-    // Every name npzfs has is user.*: others (security.selinux,
-    // system.posix_acl_access, which `ls -l` asks of every file) are
-    // answered at once.
+    // Every name npzfs has is user.*. The other namespaces (security labels,
+    // POSIX ACLs) are not supported at all, and saying so with EOPNOTSUPP
+    // rather than ENODATA lets programs stop asking: `ls -l` then asks
+    // security.selinux and system.posix_acl_access once per mount instead
+    // of once per file (2 requests instead of 200,000 over 100,000 files).
     const std::string_view wanted = name;
-    if (!wanted.starts_with("user.")) return (void)fuse_reply_err(req, ENODATA);
+    if (!wanted.starts_with("user.")) return (void)fuse_reply_err(req, EOPNOTSUPP);
     for (const auto& [key, value] : XattrsOf(Fs(req), *n, wanted.starts_with("user.npy."))) {
       if (key == wanted) return ReplyXattrBytes(req, value, size);
     }
@@ -354,9 +356,10 @@ void Init(void*, fuse_conn_info* conn) {
   // The content never changes, so the kernel need not compare mtimes to
   // drop cached pages.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-  // With POSIX ACLs on, the kernel asks for an inode's ACL once and keeps
-  // the answer (none), instead of asking for every `ls -l`.
-  if (conn->capable & FUSE_CAP_POSIX_ACL) conn->want |= FUSE_CAP_POSIX_ACL;
+  // No POSIX ACLs: permissions are the modes alone, and the ACL names get
+  // EOPNOTSUPP (GetXattr). With FUSE_CAP_POSIX_ACL the kernel would ask
+  // for every inode's ACL, and an error there would fail permission checks.
+  conn->want &= ~FUSE_CAP_POSIX_ACL;
 }
 
 fuse_lowlevel_ops MakeOperations() {

@@ -391,6 +391,13 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   std::vector<std::string> raw_names;
   uint64_t at = end->cd_at;
   const uint64_t cd_end = at + end->cd_size;
+  // Room for as many records as fit in the central directory (46 bytes
+  // each at least), up to 2^18 (the rest grows as usual): growing the
+  // vector 17 times for 100,000 members cost a tenth of mounting.
+  const uint64_t most =
+      std::min<uint64_t>(std::min<uint64_t>(end->cd_size, src.size()) / 46, uint64_t{1} << 18);
+  index.entries.reserve(most);
+  raw_names.reserve(most);
   while (at < cd_end) {
     std::string raw_name;
     auto e = ReadCentralRecord(cd, src, at, cd_end, index.entries.size(), raw_name);

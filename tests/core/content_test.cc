@@ -100,6 +100,19 @@ const Big& BigMember() {
   return *big;
 }
 
+// `count` reads of `len` bytes at offsets drawn from `seed` each equal the
+// member's bytes.
+void ExpectRandomRangesRight(Content& content, const Big& big, unsigned seed, int count,
+                             size_t len) {
+  std::mt19937_64 rng(seed);
+  for (int k = 0; k < count; ++k) {
+    const uint64_t off = rng() % big.want.size();
+    auto got = ReadRange(content, big.index, off, len);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(*got, big.want.substr(off, len));
+  }
+}
+
 // Every test runs with each inflate engine built in.
 class ContentTest : public ::testing::TestWithParam<InflateEngine> {
  protected:
@@ -388,13 +401,7 @@ TEST_P(ContentTest, AccessPointBudgetThinsPointsAndReadsStayRight) {
   const auto points = content.AccessPointOffsets(big.index);
   EXPECT_GE(points.size(), 10u);
   EXPECT_GT(MaxGap(points, big.want.size()), 4 * o.span);  // thinned
-  std::mt19937_64 rng(13);
-  for (int k = 0; k < 30; ++k) {
-    const uint64_t off = rng() % big.want.size();
-    auto got = ReadRange(content, big.index, off, 10'000);
-    ASSERT_TRUE(got) << got.error().message;
-    ASSERT_EQ(*got, big.want.substr(off, 10'000));
-  }
+  ExpectRandomRangesRight(content, big, 13, 30, 10'000);
 }
 
 // Points are paid for out of cache_size: by default they may take half of
@@ -414,13 +421,7 @@ TEST_P(ContentTest, PointsAndChunksShareTheCacheSize) {
     EXPECT_GT(s.access_point_bytes, budget / 4);  // points at 64 KiB outgrow every budget here
     EXPECT_LE(s.cache.bytes, cache - std::min(s.access_point_bytes, cache / 2));
     EXPECT_GE(s.cache.bytes, cache / 2 - 2 * Small().chunk_size);  // a sequential read fills it
-    std::mt19937_64 rng(17);
-    for (int k = 0; k < 20; ++k) {
-      const uint64_t off = rng() % big.want.size();
-      auto got = ReadRange(content, big.index, off, 5'000);
-      ASSERT_TRUE(got) << got.error().message;
-      ASSERT_EQ(*got, big.want.substr(off, 5'000));
-    }
+    ExpectRandomRangesRight(content, big, 17, 20, 5'000);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "core/archive.h"
 #include "tests/support/test_support.h"
@@ -272,6 +273,41 @@ TEST(NpyHeaderOfMemberTest, EqualsNumpysViewOfEveryArray) {
       }
     }
   }
+}
+
+// ScanArrays reads thousands of headers in batches, on two threads each
+// over half of the archive, and leaves what it cannot read to
+// ReadNpyHeader: whatever the split, each member's result is what
+// ReadNpyHeader says of it alone.
+TEST(ScanArraysTest, AgreesWithEachMembersOwnHeader) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(testing::RunMakeNpz({dir.path(), "scan_mix"}, &out), 0) << out;
+  auto a = Archive::Open(dir.Join("scan_mix.npz"));
+  ASSERT_TRUE(a) << a.error().message;
+  std::vector<std::string> notes;
+  const std::vector<ArrayInfo> arrays = (*a)->ScanArrays(notes);
+  ASSERT_EQ(arrays.size(), 6000u);
+  size_t not_mappable = 0;
+  std::set<uint64_t> offsets;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    SCOPED_TRACE((*a)->entries()[i].name);
+    auto h = (*a)->ReadNpyHeader(i);
+    ASSERT_EQ(arrays[i].header_ok, h.has_value());
+    if (!h) {
+      ++not_mappable;
+      continue;
+    }
+    offsets.insert(h->data_offset);
+    EXPECT_EQ(arrays[i].data_offset, h->data_offset);
+    const uint64_t after_header = (*a)->entries()[i].size - h->data_offset;
+    const bool mappable = !h->has_object && *h->data_size <= after_header;
+    EXPECT_EQ(arrays[i].mappable, mappable);
+    if (!mappable) ++not_mappable;
+  }
+  EXPECT_EQ(notes.size(), not_mappable);
+  EXPECT_EQ(not_mappable, 7u + 5 + 5);  // garbage, object and short members
+  EXPECT_GE(offsets.size(), 2u);        // headers of more than one length
 }
 
 TEST(NpyHeaderOfMemberTest, HeaderRunningPastTheMemberIsCorrupt) {

@@ -123,6 +123,24 @@ def make(outdir, kind):
         with zipfile.ZipFile(path, "w") as z:
             for i in range(70_000):
                 z.writestr("m%05d.npy" % i, npy_bytes(np.array([i], dtype="<i4")))
+    elif kind == "scan_mix":
+        # Thousands of arrays, stored and deflated in turn, with headers of
+        # several lengths, object arrays, bad headers and shapes that lie:
+        # what Archive::ScanArrays reads on two threads.
+        dtypes = ["<f4", "<i8", "|b1",
+                  [("x", "<f8"), ("label", "<U30"), ("a" * 60, "<i2"), ("b" * 60, "<i2")]]
+        with zipfile.ZipFile(path, "w") as z:
+            for i in range(6000):
+                method = zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED
+                if i % 997 == 0:
+                    data = b"\x93NUMPY garbage"
+                elif i % 1009 == 0:
+                    data = npy_bytes(np.array([None, i], dtype=object))
+                elif i % 1013 == 0:
+                    data = npy_bytes(np.arange(4, dtype="<i4"))[:-4]
+                else:
+                    data = npy_bytes(np.zeros(i % 7, dtype=np.dtype(dtypes[i % len(dtypes)])))
+                z.writestr("a%05d.npy" % i, data, compress_type=method)
     elif kind == "cp437":
         # 'cafX.npy' without the UTF-8 flag, then X patched to byte 0x82,
         # which zipfile decodes as CP437 'é'; and a flagged UTF-8 name.

@@ -154,6 +154,36 @@ TEST(TreeTest, DirectoryWinsOverFileOfTheSamePath) {
   EXPECT_EQ(b.warnings[0], "raw/a: left out: a directory has the same path");
 }
 
+// A directory's children are looked up in their order of arrival while it
+// is name order, and in a hash table once a name comes out of order: the
+// tree, its conflicts and its warnings are the same either way.
+TEST(TreeTest, SameTreeWhetherNamesComeInOrderOrNot) {
+  const std::vector<std::vector<std::string>> orders = {
+      {"d/a.npy", "d/b.npy", "d/c.npy", "d/x", "d/x/y.npy", "d/x/z.npy", "e.npy"},
+      {"d/b.npy", "d/x", "d/a.npy", "d/x/z.npy", "e.npy", "d/c.npy", "d/x/y.npy"},
+      {"e.npy", "d/x/z.npy", "d/x", "d/x/y.npy", "d/c.npy", "d/b.npy", "d/a.npy"}};
+  for (const auto& names : orders) {
+    SCOPED_TRACE(names[0] + " " + names[1]);
+    Built b = Build(names);
+    const Node* d = Find(b.tree, "d");
+    ASSERT_TRUE(d);
+    std::vector<std::string> kids;
+    for (uint32_t k : b.tree.Children(*d)) {
+      kids.emplace_back(b.tree.Name(b.tree.At(k)));
+      EXPECT_EQ(b.tree.Lookup(*d, kids.back()), &b.tree.At(k));
+    }
+    EXPECT_EQ(kids, (std::vector<std::string>{"a.npy", "b.npy", "c.npy", "x"}));
+    EXPECT_EQ(Find(b.tree, "d/x")->kind, NodeKind::kDir);
+    EXPECT_EQ(Find(b.tree, "d/x/y.npy")->kind, NodeKind::kFile);
+    EXPECT_EQ(Find(b.tree, "d/x/z.npy")->kind, NodeKind::kFile);
+    EXPECT_EQ(Find(b.tree, "raw/d/x/y")->kind, NodeKind::kRaw);
+    EXPECT_EQ(Find(b.tree, "raw/d/c")->kind, NodeKind::kRaw);
+    EXPECT_EQ(b.tree.Lookup(*d, "b"), nullptr);
+    EXPECT_EQ(b.tree.Lookup(*d, "zz"), nullptr);
+    EXPECT_EQ(b.warnings, std::vector<std::string>{"d/x: left out: a directory has the same path"});
+  }
+}
+
 TEST(TreeTest, TopLevelRawEntryHidesTheRawView) {
   Built b = Build({"raw/x.npy", "y.npy"});
   EXPECT_EQ(Find(b.tree, "raw")->kind, NodeKind::kDir);

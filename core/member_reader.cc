@@ -1,12 +1,12 @@
 #include "core/member_reader.h"
 
 #include <zip.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <vector>
 
+#include "core/crc32.h"
 #include "core/inflater.h"
 #include "core/libzip_archive.h"
 
@@ -15,14 +15,8 @@ namespace npzfs::core {
 void SequentialCrc::Feed(uint64_t offset, std::span<const std::byte> data) {
   if (offset > checked_ || offset + data.size() <= checked_) return;
   auto fresh = data.subspan(checked_ - offset);
-  // zlib's crc32 takes a uInt length; feed in pieces below 4 GiB.
-  while (!fresh.empty()) {
-    const size_t n = std::min<size_t>(fresh.size(), 1u << 30);
-    crc_ = static_cast<uint32_t>(
-        crc32(crc_, reinterpret_cast<const Bytef*>(fresh.data()), static_cast<uInt>(n)));
-    checked_ += n;
-    fresh = fresh.subspan(n);
-  }
+  crc_ = Crc32(crc_, fresh);
+  checked_ += fresh.size();
 }
 
 Result<void> VerifyCrc(const ZipEntry& e, const SequentialCrc& crc) {

@@ -1,5 +1,8 @@
 #include "core/text.h"
 
+#include <locale.h>
+#include <wchar.h>
+
 #include <algorithm>
 
 namespace npzfs::core {
@@ -59,36 +62,10 @@ std::string Latin1ToUtf8(std::string_view bytes) {
 }
 
 bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if ((b & 0xe0) == 0xc0) {
-      len = 2;
-      cp = b & 0x1f;
-    } else if ((b & 0xf0) == 0xe0) {
-      len = 3;
-      cp = b & 0x0f;
-    } else if ((b & 0xf8) == 0xf0) {
-      len = 4;
-      cp = b & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (c & 0x3f);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
+  char32_t cp;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = DecodeUtf8(s, i, &cp);
+    if (len == 0) return false;
     i += len;
   }
   return true;
@@ -97,6 +74,143 @@ bool IsValidUtf8(std::string_view s) {
 bool IsAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
+  auto byte = [&](size_t k) -> unsigned {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100;
+  };
+  const unsigned b0 = byte(0);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  size_t len = 0;
+  unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  char32_t c = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2, c = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3, c = b0 & 0x0F;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4, c = b0 & 0x07;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;  // a continuation byte, 0xC0/0xC1, 0xF5-0xFF, or the end
+  }
+  for (size_t k = 1; k < len; ++k) {
+    const unsigned b = byte(k);
+    if (b < (k == 1 ? lo : 0x80u) || b > (k == 1 ? hi : 0xBFu)) return 0;
+    c = (c << 6) | (b & 0x3F);
+  }
+  *cp = c;
+  return len;
+}
+
+namespace {
+
+// Code points past ASCII that Escape() shows as \uNNNN.
+bool IsHiddenCodePoint(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) ||      // C1 controls
+         cp == 0x061C ||                    // arabic letter mark
+         cp == 0x200E || cp == 0x200F ||    // left-to-right, right-to-left marks
+         (cp >= 0x202A && cp <= 0x202E) ||  // embeddings and overrides
+         (cp >= 0x2066 && cp <= 0x2069) ||  // isolates
+         cp == 0x2028 || cp == 0x2029;      // line and paragraph separators
+}
+
+void AppendHex(unsigned value, int digits, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += kHex[(value >> shift) & 0xF];
+}
+
+// Appends s[i...] (one character, or one invalid byte) as Escape() shows
+// it; returns the bytes consumed. `quote` is also escaped when not NUL.
+size_t AppendEscaped(std::string_view s, size_t i, char quote, std::string& out) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b >= 0x20 && b < 0x7F) {
+    if (b == '\\' || (quote != '\0' && b == static_cast<unsigned char>(quote))) out += '\\';
+    out += static_cast<char>(b);
+    return 1;
+  }
+  if (b == '\t' || b == '\n' || b == '\r') {
+    out += '\\';
+    out += b == '\t' ? 't' : b == '\n' ? 'n' : 'r';
+    return 1;
+  }
+  char32_t cp = 0;
+  const size_t len = b < 0x80 ? 0 : DecodeUtf8(s, i, &cp);
+  if (len == 0) {  // C0 control, DEL, or not UTF-8
+    out += "\\x";
+    AppendHex(b, 2, out);
+    return 1;
+  }
+  if (IsHiddenCodePoint(cp)) {
+    out += "\\u";
+    AppendHex(static_cast<unsigned>(cp), 4, out);
+  } else {
+    out.append(s.substr(i, len));
+  }
+  return len;
+}
+
+std::string EscapeWith(std::string_view text, char quote) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  for (size_t i = 0; i < text.size();) i += AppendEscaped(text, i, quote, out);
+  return out;
+}
+
+}  // namespace
+
+std::string Escape(std::string_view text) { return EscapeWith(text, '\0'); }
+
+bool NeedsEscape(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b >= 0x20 && b < 0x7F) {
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    const size_t len = b < 0x80 ? 0 : DecodeUtf8(text, i, &cp);
+    if (len == 0 || IsHiddenCodePoint(cp)) return true;
+    i += len;
+  }
+  return false;
+}
+
+std::string Quote(std::string_view text, Quoting quoting) {
+  std::string escaped = EscapeWith(text, '\'');
+  const bool plain = quoting == Quoting::kWhenNeeded && !text.empty() &&
+                     escaped.size() == text.size() &&
+                     text.find_first_of(" '\"") == std::string_view::npos;
+  if (plain) return escaped;
+  return "'" + escaped + "'";
+}
+
+size_t DisplayWidth(std::string_view text) {
+  // glibc's C.UTF-8 knows every code point's width, whatever the user's
+  // locale; made once, used by the calling thread for the duration only.
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  const locale_t previous = utf8 ? uselocale(utf8) : locale_t{};
+  size_t width = 0;
+  for (size_t i = 0; i < text.size();) {
+    char32_t cp = 0;
+    const size_t len = DecodeUtf8(text, i, &cp);
+    if (len == 0) {
+      ++width, ++i;
+      continue;
+    }
+    const int w = utf8 ? ::wcwidth(static_cast<wchar_t>(cp)) : 1;
+    width += w < 0 ? 1 : static_cast<size_t>(w);
+    i += len;
+  }
+  if (utf8) uselocale(previous);
+  return width;
 }
 
 }  // namespace npzfs::core

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/text.h"
+
 namespace npzfs::core {
 
 bool IsNpyName(std::string_view name) {
@@ -47,14 +49,16 @@ Result<NpyHeader> Archive::ReadNpyHeader(size_t i) const {
   if (!got) return Fail(std::move(got).error());
   buf.resize(*got);
   auto prefix = ParseNpyPrefix(buf);
-  if (!prefix) return Fail(Error{prefix.error().code, 0, e.name + ": " + prefix.error().message});
+  if (!prefix) {
+    return Fail(Error{prefix.error().code, 0, Quote(e.name) + ": " + prefix.error().message});
+  }
   if (prefix->data_offset > e.size) {
-    return Fail(Corrupt(e.name + ": npy header (" + std::to_string(prefix->data_offset) +
+    return Fail(Corrupt(Quote(e.name) + ": npy header (" + std::to_string(prefix->data_offset) +
                         " bytes) runs past the member's end (" + std::to_string(e.size) +
                         " bytes)"));
   }
   if (prefix->data_offset > kMaxNpyHeaderBytes) {
-    return Fail(Unsupported(e.name + ": npy header of " + std::to_string(prefix->data_offset) +
+    return Fail(Unsupported(Quote(e.name) + ": npy header of " + std::to_string(prefix->data_offset) +
                             " bytes is larger than the limit of " +
                             std::to_string(kMaxNpyHeaderBytes)));
   }
@@ -65,7 +69,9 @@ Result<NpyHeader> Archive::ReadNpyHeader(size_t i) const {
     if (!more) return Fail(std::move(more).error());
   }
   auto header = ParseNpyHeader(buf);
-  if (!header) return Fail(Error{header.error().code, 0, e.name + ": " + header.error().message});
+  if (!header) {
+    return Fail(Error{header.error().code, 0, Quote(e.name) + ": " + header.error().message});
+  }
   return header;
 }
 
@@ -157,7 +163,7 @@ void ScanRange(const ByteSource& src, const std::vector<ZipEntry>& entries,
 
 }  // namespace
 
-std::vector<ArrayInfo> Archive::ScanArrays(std::vector<std::string>& notes) const {
+std::vector<ArrayInfo> Archive::ScanArrays(Notes& notes) const {
   std::vector<size_t> arrays_in_file_order;
   for (size_t i = 0; i < entries().size(); ++i) {
     const ZipEntry& e = entries()[i];
@@ -208,7 +214,7 @@ std::vector<ArrayInfo> Archive::ScanArrays(std::vector<std::string>& notes) cons
     if (!h.ok) {
       auto slow = ReadNpyHeader(i);
       if (!slow) {
-        notes.push_back(e.path + ": no raw file: " + slow.error().message);
+        notes.Add(NoteKind::kNoRawFile, Quote(e.path) + ": no raw file: " + slow.error().message);
         continue;
       }
       h = ScannedHeader::Of(*slow);
@@ -217,11 +223,12 @@ std::vector<ArrayInfo> Archive::ScanArrays(std::vector<std::string>& notes) cons
     a.header_ok = true;
     a.data_offset = h.data_offset;
     if (h.has_object) {
-      notes.push_back(e.path + ": no raw file: its dtype holds Python objects");
+      notes.Add(NoteKind::kNoRawFile, Quote(e.path) + ": no raw file: its dtype holds Python objects");
     } else if (h.data_size > e.size - h.data_offset) {
-      notes.push_back(e.path + ": no raw file: shape x itemsize is " +
-                      std::to_string(h.data_size) + " bytes, the member has " +
-                      std::to_string(e.size - h.data_offset) + " after its header");
+      notes.Add(NoteKind::kNoRawFile, Quote(e.path) + ": no raw file: shape x itemsize is " +
+                                          std::to_string(h.data_size) + " bytes, the member has " +
+                                          std::to_string(e.size - h.data_offset) +
+                                          " after its header");
     } else {
       a.mappable = true;
     }

@@ -11,6 +11,7 @@
 
 #include "core/byte_source.h"
 #include "core/member_reader.h"
+#include "core/notes.h"
 #include "core/npy_header.h"
 #include "core/result.h"
 #include "core/zip_index.h"
@@ -61,7 +62,7 @@ class Archive {
   // What the headers of the .npy members say, read once at mount time:
   // element i for member i. `notes` gets one line per .npy member that
   // gets no raw file, saying why.
-  std::vector<ArrayInfo> ScanArrays(std::vector<std::string>& notes) const;
+  std::vector<ArrayInfo> ScanArrays(Notes& notes) const;
 
  private:
   Archive(std::unique_ptr<ByteSource> src, ZipIndex index)

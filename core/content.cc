@@ -11,6 +11,7 @@
 #include "core/crc32.h"
 #include "core/crc_intervals.h"
 #include "core/member_reader.h"
+#include "core/text.h"
 
 namespace npzfs::core {
 namespace {
@@ -21,7 +22,7 @@ Error CrcMismatch(const ZipEntry& e, uint32_t have) {
   char msg[96];
   std::snprintf(msg, sizeof msg, ": CRC-32 mismatch: data has %08x, archive says %08x", have,
                 e.crc32);
-  return Corrupt(e.name + msg);
+  return Corrupt(Quote(e.name) + msg);
 }
 
 // Members that libzip decodes (bzip2), through the sequential reader of
@@ -34,7 +35,7 @@ class MemberReaderDecoder final : public Decoder {
 
   Result<void> Seek(const AccessPoint& point) override {
     if (point.out != 0) {
-      return Fail(Unsupported(e_.name + ": method " + MethodName(e_.method) +
+      return Fail(Unsupported(Quote(e_.name) + ": method " + MethodName(e_.method) +
                               " cannot start in the middle"));
     }
     pos_ = 0;
@@ -48,7 +49,7 @@ class MemberReaderDecoder final : public Decoder {
     auto got = reader_->ReadAt(pos_, out);
     if (!got) return got;
     if (*got != out.size()) {
-      return Fail(Corrupt(e_.name + ": the data ends at " + std::to_string(pos_ + *got)));
+      return Fail(Corrupt(Quote(e_.name) + ": the data ends at " + std::to_string(pos_ + *got)));
     }
     pos_ += *got;
     return got;
@@ -187,7 +188,7 @@ Result<size_t> Content::ReadStored(Member& m, uint64_t offset, std::span<std::by
   if (offset >= e.size && e.size != 0) return size_t{0};
   out = out.first(std::min<uint64_t>(out.size(), e.size - std::min(offset, e.size)));
   if (auto r = ReadExactly(archive_.source(), e.data_offset + offset, out); !r) {
-    return Fail(Error{r.error().code, r.error().sys_errno, e.name + ": " + r.error().message});
+    return Fail(Error{r.error().code, r.error().sys_errno, Quote(e.name) + ": " + r.error().message});
   }
   if (auto r = CoverCrc(m, offset, out, already_reported); !r) return Fail(std::move(r).error());
   return out.size();

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "core/crc32.h"
+#include "core/text.h"
 #if NPZFS_HAVE_ISAL
 #include "core/isal_inflater.h"
 #endif
@@ -19,7 +20,7 @@ constexpr size_t kInputChunk = 64 << 10;
 Result<uint8_t> DeflateDecoder::BeginAt(const AccessPoint& point) {
   if (point.in > span_.in_size || point.out > span_.out_size || point.bits < 0 ||
       point.bits > 7 || (point.bits > 0 && point.in == 0) || point.window.size() > kDeflateWindow) {
-    return Fail(Corrupt(member_ + ": access point at uncompressed offset " +
+    return Fail(Corrupt(Quote(member_) + ": access point at uncompressed offset " +
                         std::to_string(point.out) + " lies outside the stream"));
   }
   in_buf_.clear();
@@ -47,7 +48,7 @@ Result<std::span<std::byte>> DeflateDecoder::Fetch() {
 }
 
 Error DeflateDecoder::CorruptAt(const std::string& what, uint64_t unused) const {
-  return Corrupt(member_ + ": " + what + " (uncompressed offset " + std::to_string(out_pos_) +
+  return Corrupt(Quote(member_) + ": " + what + " (uncompressed offset " + std::to_string(out_pos_) +
                  ", compressed offset " + std::to_string(in_pos_ - unused) + ")");
 }
 

@@ -9,6 +9,7 @@
 #include "core/crc32.h"
 #include "core/inflater.h"
 #include "core/libzip_archive.h"
+#include "core/text.h"
 
 namespace npzfs::core {
 
@@ -24,20 +25,20 @@ Result<void> VerifyCrc(const ZipEntry& e, const SequentialCrc& crc) {
   char msg[96];
   std::snprintf(msg, sizeof msg, ": CRC-32 mismatch: data has %08x, archive says %08x", crc.value(),
                 e.crc32);
-  return Fail(Corrupt(e.name + msg));
+  return Fail(Corrupt(Quote(e.name) + msg));
 }
 
 Result<void> CheckReadable(const ZipEntry& e) {
-  if (e.encrypted) return Fail(Unsupported(e.name + ": encrypted members are not supported"));
-  if (!e.local_error.empty()) return Fail(Corrupt(e.name + ": " + e.local_error));
-  if (e.is_directory) return Fail(MakeError(Errc::kInvalidArgument, e.name + ": is a directory"));
+  if (e.encrypted) return Fail(Unsupported(Quote(e.name) + ": encrypted members are not supported"));
+  if (!e.local_error.empty()) return Fail(Corrupt(Quote(e.name) + ": " + e.local_error));
+  if (e.is_directory) return Fail(MakeError(Errc::kInvalidArgument, Quote(e.name) + ": is a directory"));
   switch (e.method) {
     case kMethodStored:
     case kMethodDeflate:
       return {};
     default:
       if (zip_compression_method_supported(e.method, 0)) return {};
-      return Fail(Unsupported(e.name + ": compression method " + MethodName(e.method) +
+      return Fail(Unsupported(Quote(e.name) + ": compression method " + MethodName(e.method) +
                               " is not supported"));
   }
 }
@@ -59,7 +60,7 @@ class StoredReader final : public MemberReader {
     if (PastEnd(e_, offset)) return size_t{0};
     out = out.first(std::min<uint64_t>(out.size(), e_.size - offset));
     if (auto r = ReadExactly(src_, e_.data_offset + offset, out); !r) {
-      return Fail(Error{r.error().code, r.error().sys_errno, e_.name + ": " + r.error().message});
+      return Fail(Error{r.error().code, r.error().sys_errno, Quote(e_.name) + ": " + r.error().message});
     }
     crc_.Feed(offset, out);
     if (offset + out.size() == e_.size && crc_.checked() == e_.size) {
@@ -151,18 +152,18 @@ class LibzipReader final : public MemberReader {
     Close();
     if (!archive_) {
       auto a = LibzipArchive::Open(slice_);
-      if (!a) return Fail(Corrupt(e_.name + ": " + a.error().message));
+      if (!a) return Fail(Corrupt(Quote(e_.name) + ": " + a.error().message));
       archive_ = std::move(*a);
     }
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(archive_->get(), e_.index, 0, &st) != 0 || st.size != e_.size ||
         st.crc != e_.crc32 || st.comp_method != e_.method) {
-      return Fail(Corrupt(e_.name + ": libzip reads a different central directory"));
+      return Fail(Corrupt(Quote(e_.name) + ": libzip reads a different central directory"));
     }
     file_ = zip_fopen_index(archive_->get(), e_.index, 0);
     if (file_ == nullptr) {
-      return Fail(Corrupt(e_.name + ": " + zip_strerror(archive_->get())));
+      return Fail(Corrupt(Quote(e_.name) + ": " + zip_strerror(archive_->get())));
     }
     pos_ = 0;
     crc_.Reset();
@@ -179,9 +180,9 @@ class LibzipReader final : public MemberReader {
     size_t done = 0;
     while (done < out.size()) {
       zip_int64_t n = zip_fread(file_, out.data() + done, out.size() - done);
-      if (n < 0) return Fail(Corrupt(e_.name + ": " + zip_file_strerror(file_)));
+      if (n < 0) return Fail(Corrupt(Quote(e_.name) + ": " + zip_file_strerror(file_)));
       if (n == 0) {
-        return Fail(Corrupt(e_.name + ": the data ends after " + std::to_string(pos_ + done) +
+        return Fail(Corrupt(Quote(e_.name) + ": the data ends after " + std::to_string(pos_ + done) +
                             " of " + std::to_string(e_.size) + " bytes"));
       }
       done += static_cast<size_t>(n);
@@ -198,10 +199,10 @@ class LibzipReader final : public MemberReader {
       // libzip checks the CRC-32 at the end of the stream and says only
       // "CRC error"; say what the other readers say.
       if (auto r = VerifyCrc(e_, crc_); !r) return r;
-      return Fail(Corrupt(e_.name + ": " + zip_file_strerror(file_)));
+      return Fail(Corrupt(Quote(e_.name) + ": " + zip_file_strerror(file_)));
     }
     if (n > 0) {
-      return Fail(Corrupt(e_.name + ": the data goes on past the declared size " +
+      return Fail(Corrupt(Quote(e_.name) + ": the data goes on past the declared size " +
                           std::to_string(e_.size)));
     }
     return {};

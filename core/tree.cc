@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/archive.h"
+#include "core/text.h"
 
 namespace npzfs::core {
 namespace {
@@ -100,12 +101,12 @@ class IdTable {
 class Tree::Builder {
  public:
   Builder(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
-          const TreeOptions& options, std::vector<std::string>& warnings)
+          const TreeOptions& options, Notes& notes)
       : index_(index),
         arrays_(arrays),
         mtime_(archive_mtime),
         options_(options),
-        warnings_(warnings),
+        notes_(notes),
         by_name_(16) {}
 
   Tree Build() {
@@ -113,6 +114,7 @@ class Tree::Builder {
     tree_.nodes_.resize(slots);
     kids_.resize(slots);
     hashed_.resize(slots);
+    position_.resize(slots);
     // Every name is a component of a member's path, once in each view, or
     // the raw directory's: the arena never needs to grow, so views of it
     // stay valid.
@@ -128,7 +130,7 @@ class Tree::Builder {
   }
 
  private:
-  void Warn(std::string line) { warnings_.push_back(std::move(line)); }
+  void Warn(NoteKind kind, std::string line) { notes_.Add(kind, std::move(line)); }
 
   Node& N(uint32_t i) { return tree_.nodes_[i]; }
 
@@ -136,10 +138,15 @@ class Tree::Builder {
     tree_.nodes_.emplace_back();
     kids_.emplace_back();
     hashed_.push_back(false);
+    position_.push_back(0);
     return static_cast<uint32_t>(tree_.nodes_.size() - 1);
   }
 
-  void Place(uint32_t slot, uint32_t parent, std::string_view name) {
+  // Names `slot` and makes it a child of `parent`: a new one, or, when
+  // `replaced` is given, in that child's place (same name, same position,
+  // so no other child moves).
+  void Place(uint32_t slot, uint32_t parent, std::string_view name,
+             uint32_t replaced = kNoMember) {
     Node& n = N(slot);
     n.name_off = static_cast<uint32_t>(tree_.names_.size());
     n.name_len = static_cast<uint32_t>(name.size());
@@ -147,21 +154,31 @@ class Tree::Builder {
     tree_.names_.append(name);
     n.parent = parent;
     if (slot == parent) return;
-    assert(Child(parent, name) == kNoMember);
     auto& kids = kids_[parent];
+    if (replaced != kNoMember) {
+      position_[slot] = position_[replaced];
+      kids[position_[slot]] = slot;
+      if (hashed_[parent]) {
+        by_name_.Erase(HashOf(name, parent), replaced);
+        by_name_.Insert(HashOf(name, parent), slot);
+      }
+      return;
+    }
+    assert(Child(parent, name) == kNoMember);
     if (!hashed_[parent] && !kids.empty() && !(tree_.Name(N(kids.back())) < name)) {
       // Out of order: from now on this directory's names are looked up in
       // the table.
       hashed_[parent] = true;
       for (uint32_t k : kids) by_name_.Insert(HashOf(tree_.Name(N(k)), parent), k);
     }
+    position_[slot] = static_cast<uint32_t>(kids.size());
     kids.push_back(slot);
     if (hashed_[parent]) by_name_.Insert(HashOf(name, parent), slot);
   }
 
   void MakeDir(uint32_t slot, uint32_t parent, std::string_view name, uint32_t member,
-               int64_t mtime) {
-    Place(slot, parent, name);
+               int64_t mtime, uint32_t replaced = kNoMember) {
+    Place(slot, parent, name, replaced);
     N(slot).kind = NodeKind::kDir;
     N(slot).member = member;
     N(slot).mtime = mtime;
@@ -193,14 +210,6 @@ class Tree::Builder {
     return it != kids.end() && tree_.Name(tree_.nodes_[*it]) == name ? *it : kNoMember;
   }
 
-  void Remove(uint32_t slot, const std::string& why) {
-    Warn(tree_.PathOf(N(slot)) + ": left out: " + why);
-    auto& siblings = kids_[N(slot).parent];
-    siblings.erase(std::find(siblings.begin(), siblings.end(), slot));
-    if (hashed_[N(slot).parent]) by_name_.Erase(HashOf(tree_.Name(N(slot)), N(slot).parent), slot);
-    N(slot).kind = NodeKind::kNone;
-  }
-
   // Walks `path` below `top`, making missing directories (the last one in
   // `slot` when given, else implicit ones). A file in the way is left out:
   // the directory wins. Returns the directory.
@@ -213,14 +222,18 @@ class Tree::Builder {
       const std::string_view part = path.substr(start, end - start);
       const bool last = end == path.size();
       uint32_t next = Child(dir, part);
+      uint32_t file = kNoMember;  // a file in the way, which the directory replaces
       if (next != kNoMember && N(next).kind != NodeKind::kDir) {
-        Remove(next, "a directory has the same path");
+        file = next;
         next = kNoMember;
+        Warn(NoteKind::kHidden,
+             Quote(tree_.PathOf(N(file))) + ": left out: a directory has the same path");
       }
       if (next == kNoMember) {
         next = last && slot != kNoMember ? slot : NewSlot();
         MakeDir(next, dir, part, last ? member : kNoMember,
-                last && slot != kNoMember ? mtime : mtime_);
+                last && slot != kNoMember ? mtime : mtime_, file);
+        if (file != kNoMember) N(file).kind = NodeKind::kNone;
       }
       dir = next;
       start = end + 1;
@@ -236,7 +249,7 @@ class Tree::Builder {
 
   // For each path among the members of one kind (directories or not),
   // whether member i wins it: the last one does, as in zipfile. Left-out
-  // members are warned about here.
+  // members are noted here. O(n log n) however many members share a path.
   std::vector<bool> Winners(bool dirs) {
     const auto& entries = index_.entries;
     std::vector<bool> wins(entries.size());
@@ -246,7 +259,7 @@ class Tree::Builder {
     for (const ZipEntry& e : entries) {
       if (e.is_directory != dirs) continue;
       if (!e.skip_reason.empty()) {
-        Warn(e.name + ": left out: " + e.skip_reason);
+        Warn(NoteKind::kBadName, Quote(e.name) + ": left out: " + e.skip_reason);
         continue;
       }
       keyed.emplace_back(HashOf(e.path), static_cast<uint32_t>(e.index));
@@ -257,23 +270,29 @@ class Tree::Builder {
     for (size_t a = 0; a < keyed.size();) {
       size_t b = a + 1;
       while (b < keyed.size() && keyed[b].first == keyed[a].first) ++b;
-      // A run of equal hashes (nearly always one member): within it, a
-      // member loses to any later one with its path.
-      for (size_t x = a; x < b; ++x) {
-        for (size_t y = x + 1; y < b; ++y) {
-          const uint32_t i = keyed[x].second, j = keyed[y].second;
-          if (wins[i] && entries[i].path == entries[j].path) {
-            wins[i] = false;
-            later.push_back(j);
-          }
-        }
+      // A run of equal hashes (nearly always one member; all of one path
+      // when names repeat): by path, then archive order, each member loses
+      // to the next one with its path.
+      if (b - a > 1) {
+        std::sort(keyed.begin() + static_cast<ptrdiff_t>(a),
+                  keyed.begin() + static_cast<ptrdiff_t>(b), [&](const auto& x, const auto& y) {
+                    const int c = entries[x.second].path.compare(entries[y.second].path);
+                    return c != 0 ? c < 0 : x.second < y.second;
+                  });
+      }
+      for (size_t x = a; x + 1 < b; ++x) {
+        const uint32_t i = keyed[x].second, j = keyed[x + 1].second;
+        if (entries[i].path != entries[j].path) continue;
+        wins[i] = false;
+        later.push_back(j);
       }
       a = b;
     }
     if (!dirs) {
       std::sort(later.begin(), later.end());
       for (uint32_t j : later) {
-        Warn(entries[j].path + ": the name appears more than once; the last member wins");
+        Warn(NoteKind::kDuplicate,
+             Quote(entries[j].path) + ": the name appears more than once; the last member wins");
       }
     }
     return wins;
@@ -308,8 +327,9 @@ class Tree::Builder {
     const auto [dir_path, name] = Split(path);
     const uint32_t dir = EnsureDir(top, dir_path);
     if (Child(dir, name) != kNoMember) {
-      Warn(tree_.PathOf(N(dir)) + (dir == kRoot ? "" : "/") + std::string(name) +
-           ": left out: a directory has the same path");
+      Warn(NoteKind::kHidden,
+           Quote(tree_.PathOf(N(dir)) + (dir == kRoot ? "" : "/") + std::string(name)) +
+               ": left out: a directory has the same path");
       return;
     }
     Place(slot, dir, name);
@@ -323,8 +343,9 @@ class Tree::Builder {
 
   void AddRawView() {
     if (Child(kRoot, options_.raw_dir) != kNoMember) {
-      Warn("the archive has a top-level entry '" + options_.raw_dir +
-           "', so the raw view is left out; use -o raw_dir=NAME to place it elsewhere");
+      Warn(NoteKind::kOther, "the archive has a top-level entry " + Quote(options_.raw_dir) +
+                                 ", so the raw view is left out; use -o raw_dir=NAME to place "
+                                 "it elsewhere");
       return;
     }
     MakeDir(kRawDir, kRoot, options_.raw_dir, kNoMember, mtime_);
@@ -335,7 +356,8 @@ class Tree::Builder {
       if (!IsNpyName(e.path)) continue;
       const std::string key = NpzKey(e.path);
       if (key.empty() || key.back() == '/' || !SafeMemberPath(key)) {
-        Warn(e.path + ": no raw file: the key '" + key + "' is not a usable path");
+        Warn(NoteKind::kNoRawFile,
+             Quote(e.path) + ": no raw file: the key " + Quote(key) + " is not a usable path");
         continue;
       }
       const uint64_t base = arrays_[i].data_offset;
@@ -367,16 +389,17 @@ class Tree::Builder {
   std::span<const ArrayInfo> arrays_;
   int64_t mtime_;
   const TreeOptions& options_;
-  std::vector<std::string>& warnings_;
+  Notes& notes_;
   Tree tree_;
   std::vector<std::vector<uint32_t>> kids_;
   std::vector<bool> hashed_;  // per directory: its children are in by_name_
+  std::vector<uint32_t> position_;  // per node: where it is in its parent's kids_
   IdTable by_name_;           // children of hashed directories, by (parent, name)
 };
 
 Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
-                 const TreeOptions& options, std::vector<std::string>& warnings) {
-  return Builder(index, arrays, archive_mtime, options, warnings).Build();
+                 const TreeOptions& options, Notes& notes) {
+  return Builder(index, arrays, archive_mtime, options, notes).Build();
 }
 
 const Node* Tree::Get(uint64_t ino) const {

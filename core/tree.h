@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/archive.h"
+#include "core/notes.h"
 #include "core/zip_index.h"
 
 namespace npzfs::core {
@@ -56,10 +57,11 @@ struct TreeOptions {
 class Tree {
  public:
   // arrays[i] says whether member i gets a raw file (Archive::ScanArrays).
-  // `warnings` receives one line for each member left out and each
-  // conflict resolved.
+  // `notes` receives one line for each member left out and each conflict
+  // resolved (names quoted). O(n log n) in the members, whatever their
+  // names.
   static Tree Build(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,
-                    const TreeOptions& options, std::vector<std::string>& warnings);
+                    const TreeOptions& options, Notes& notes);
 
   static constexpr uint64_t kRootIno = 1;
 

@@ -75,13 +75,13 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
   ::fstat(m->archive->source().fd(), &st);
 
   const auto t1 = Clock::now();
-  std::vector<std::string> notes;
+  core::Notes notes;
   m->arrays = m->archive->ScanArrays(notes);
   const auto t2 = Clock::now();
-  for (const auto& line : notes) spdlog::info("{}", line);
-  std::vector<std::string> warnings;
+  for (const auto& line : notes.Lines()) spdlog::info("{}", line);
+  core::Notes warnings;
   m->tree = core::Tree::Build(m->archive->index(), m->arrays, st.st_mtime, o.tree, warnings);
-  for (const auto& line : warnings) spdlog::warn("{}", line);
+  for (const auto& line : warnings.Lines()) spdlog::warn("{}", line);
   const auto t3 = Clock::now();
   spdlog::debug("index {:.1f} ms, npy headers {:.1f} ms, tree {:.1f} ms", ms(t0, t1), ms(t1, t2),
                 ms(t2, t3));

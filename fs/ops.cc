@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 
+#include "core/text.h"
 #include "core/xattrs.h"
 #include "fs/errno_map.h"
 #include "fs/session.h"
@@ -114,7 +115,8 @@ void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void LogReadError(Filesystem& fs, const Node& n, uint64_t offset, const core::Error& error) {
   if (fs.read_error_logged[n.member].exchange(true)) return;
-  spdlog::error("{}: read at offset {} failed: {}", fs.tree.PathOf(n), offset, error.message);
+  spdlog::error("{}: read at offset {} failed: {}", core::Quote(fs.tree.PathOf(n)), offset,
+                error.message);
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -257,19 +259,24 @@ core::Xattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
   if (n.member == core::kNoMember) return {};
   const core::ZipEntry& e = fs.archive.entries()[n.member];
   std::optional<core::NpyHeader> header;
+  // Any reader can ask again and again: what is wrong with a member's
+  // attributes is logged once per member and mount.
+  auto first_time = [&] { return !fs.xattr_note_logged[n.member].exchange(true); };
   if (with_npy && fs.arrays[n.member].header_ok) {
     auto h = fs.archive.ReadNpyHeader(n.member);
     if (h) {
       header = std::move(*h);
-    } else {
-      spdlog::warn("{}: {}", fs.tree.PathOf(n), h.error().message);
+    } else if (first_time()) {
+      spdlog::warn("{}: {}", core::Quote(fs.tree.PathOf(n)), h.error().message);
     }
   }
   std::vector<std::string> dropped;
   core::Xattrs x = core::MemberXattrs(e, header ? &*header : nullptr, &dropped);
-  for (const auto& name : dropped) {
-    spdlog::info("{}: {} is longer than 64 KiB, the kernel's limit, and is left out",
-                 fs.tree.PathOf(n), name);
+  if (!dropped.empty() && first_time()) {
+    for (const auto& name : dropped) {
+      spdlog::info("{}: {} is longer than 64 KiB, the kernel's limit, and is left out",
+                   core::Quote(fs.tree.PathOf(n)), name);
+    }
   }
   return x;
 }

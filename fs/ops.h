@@ -27,7 +27,8 @@ struct Filesystem {
         tree(t),
         arrays(x),
         content(c),
-        read_error_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())) {}
+        read_error_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())),
+        xattr_note_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())) {}
 
   const core::Archive& archive;
   const core::Tree& tree;
@@ -39,6 +40,8 @@ struct Filesystem {
   mode_t umask = 0;
   // Set once a member's read failure has been logged: one line per member.
   std::unique_ptr<std::atomic<bool>[]> read_error_logged;
+  // Set once a problem with a member's xattrs has been logged.
+  std::unique_ptr<std::atomic<bool>[]> xattr_note_logged;
   std::string mountpoint;  // absolute
   std::once_flag readahead_raised;
 };

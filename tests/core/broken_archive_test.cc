@@ -26,6 +26,7 @@
 
 #include "core/archive.h"
 #include "core/content.h"
+#include "core/text.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::core {
@@ -195,8 +196,9 @@ void BrokenArchiveTest::CheckRead(const ZipEntry& e, const json& m, const ReadOu
                     : read == "unsupported" ? Errc::kUnsupported
                                             : Errc::kInvalidArgument;
   EXPECT_EQ(err.code, want) << err.message;
-  ASSERT_EQ(err.message.rfind(e.name + ": ", 0), 0u) << err.message;
-  const std::string why = err.message.substr(e.name.size() + 2);
+  const std::string start = Quote(e.name) + ": ";
+  ASSERT_EQ(err.message.rfind(start, 0), 0u) << err.message;
+  const std::string why = err.message.substr(start.size());
   EXPECT_EQ(why.find('\n'), std::string::npos) << err.message;
   if (m.contains("read_error")) {
     EXPECT_TRUE(Matches(why, m["read_error"])) << err.message;

@@ -312,7 +312,7 @@ TEST_P(InflaterTest, StreamNotMatchingTheDeclaredSizesIsCorrupt) {
     }
     ASSERT_FALSE(got) << "read " << total << " bytes";
     EXPECT_EQ(got.error().code, Errc::kCorrupt);
-    EXPECT_EQ(got.error().message.rfind("x.npy: ", 0), 0u) << got.error().message;
+    EXPECT_EQ(got.error().message.rfind("'x.npy': ", 0), 0u) << got.error().message;
     EXPECT_NE(got.error().message.find(c.says), std::string::npos) << got.error().message;
   }
 }

@@ -45,7 +45,9 @@ struct Built {
 
 Built Build(const std::vector<std::string>& names, TreeOptions options = {}) {
   Built b{IndexOf(names), {}, {}};
-  b.tree = Tree::Build(b.index, Arrays(b.index), 7, options, b.warnings);
+  Notes notes;
+  b.tree = Tree::Build(b.index, Arrays(b.index), 7, options, notes);
+  b.warnings = notes.Lines();
   return b;
 }
 
@@ -132,7 +134,7 @@ TEST(TreeTest, LaterDuplicateWins) {
   EXPECT_EQ(Find(b.tree, "raw/a")->member, 2u);
   EXPECT_EQ(b.tree.Get(3), nullptr);  // the first a.npy is left out
   ASSERT_EQ(b.warnings.size(), 1u);
-  EXPECT_EQ(b.warnings[0], "a.npy: the name appears more than once; the last member wins");
+  EXPECT_EQ(b.warnings[0], "'a.npy': the name appears more than once; the last member wins");
 }
 
 TEST(TreeTest, DirectoryWinsOverFileOfTheSamePath) {
@@ -151,7 +153,7 @@ TEST(TreeTest, DirectoryWinsOverFileOfTheSamePath) {
   EXPECT_EQ(Find(b.tree, "raw/a")->kind, NodeKind::kDir);
   EXPECT_EQ(Find(b.tree, "raw/a/b")->kind, NodeKind::kRaw);
   ASSERT_EQ(b.warnings.size(), 1u);
-  EXPECT_EQ(b.warnings[0], "raw/a: left out: a directory has the same path");
+  EXPECT_EQ(b.warnings[0], "'raw/a': left out: a directory has the same path");
 }
 
 // A directory's children are looked up in their order of arrival while it
@@ -180,7 +182,7 @@ TEST(TreeTest, SameTreeWhetherNamesComeInOrderOrNot) {
     EXPECT_EQ(Find(b.tree, "raw/d/c")->kind, NodeKind::kRaw);
     EXPECT_EQ(b.tree.Lookup(*d, "b"), nullptr);
     EXPECT_EQ(b.tree.Lookup(*d, "zz"), nullptr);
-    EXPECT_EQ(b.warnings, std::vector<std::string>{"d/x: left out: a directory has the same path"});
+    EXPECT_EQ(b.warnings, std::vector<std::string>{"'d/x': left out: a directory has the same path"});
   }
 }
 
@@ -234,6 +236,74 @@ TEST(TreeTest, ChildrenAreSortedAndLookupFindsEachOfThousands) {
     EXPECT_EQ(b.tree.Lookup(*d, name), &b.tree.At(kids[k]));
   }
   EXPECT_EQ(b.tree.Lookup(*d, "nope"), nullptr);
+}
+
+TEST(NotesTest, KeepsTheFirstOfEachKindAndCountsTheRest) {
+  Notes notes(2);
+  for (int i = 0; i < 5; ++i) notes.Add(NoteKind::kDuplicate, "dup " + std::to_string(i));
+  notes.Add(NoteKind::kBadName, "bad 0");
+  notes.Add(NoteKind::kHidden, "hidden 0");
+  notes.Add(NoteKind::kHidden, "hidden 1");
+  notes.Add(NoteKind::kHidden, "hidden 2");
+  EXPECT_EQ(notes.count(NoteKind::kDuplicate), 5u);
+  EXPECT_EQ(notes.Lines(),
+            (std::vector<std::string>{
+                "dup 0", "dup 1", "bad 0", "hidden 0", "hidden 1",
+                "... and 3 more names that appear more than once (the last member wins)",
+                "... and 1 more files left out where a directory has the same path"}));
+}
+
+// Members sharing one path cost O(n log n), not a comparison of every pair,
+// and say so in a few lines, however many there are.
+TEST(TreeTest, ManyMembersOnOnePathTheLastWinsInFewLines) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 100000; ++i) names.push_back(i % 2 ? "d/" : "same.npy");
+  names.push_back("other.npy");
+  Built b = Build(names);
+  const Node* same = Find(b.tree, "same.npy");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->member, 99998u);
+  EXPECT_EQ(Find(b.tree, "raw/same")->member, 99998u);
+  EXPECT_EQ(Find(b.tree, "d")->member, 99999u);  // the last explicit entry
+  EXPECT_EQ(Find(b.tree, "other.npy")->member, 100000u);
+  ASSERT_EQ(b.warnings.size(), Notes::kDefaultCap + 1);
+  EXPECT_EQ(b.warnings[0], "'same.npy': the name appears more than once; the last member wins");
+  EXPECT_EQ(b.warnings.back(),
+            "... and 49989 more names that appear more than once (the last member wins)");
+}
+
+// Files that a directory of the same path replaces, many in one directory:
+// each costs a constant, and the directories keep their names' order.
+TEST(TreeTest, ManyFilesReplacedByDirectories) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string f = "f" + std::to_string(i);
+    names.push_back(f);
+    names.push_back(f + "/x.npy");
+  }
+  Built b = Build(names);
+  const Node* root = Find(b.tree, "");
+  ASSERT_EQ(b.tree.Children(*root).size(), 50001u);  // f0..f49999 and raw
+  std::string previous;
+  for (uint32_t k : b.tree.Children(*root)) {
+    const std::string name(b.tree.Name(b.tree.At(k)));
+    EXPECT_LT(previous, name);
+    previous = name;
+    EXPECT_EQ(b.tree.At(k).kind, NodeKind::kDir) << name;
+  }
+  EXPECT_EQ(Find(b.tree, "f123/x.npy")->kind, NodeKind::kFile);
+  EXPECT_EQ(Find(b.tree, "raw/f123/x")->kind, NodeKind::kRaw);
+  EXPECT_EQ(b.warnings.back(),
+            "... and 49990 more files left out where a directory has the same path");
+}
+
+// Names are quoted and escaped in what the tree says of them.
+TEST(TreeTest, WarningsQuoteAndEscapeNames) {
+  Built b = Build({"a\x1b\n.npy", "a\x1b\n.npy", "../\u202e"});
+  EXPECT_EQ(b.warnings,
+            (std::vector<std::string>{"'../\\u202e': left out: the path has a '..' component",
+                                      "'a\\x1b\\n.npy': the name appears more than once; the "
+                                      "last member wins"}));
 }
 
 }  // namespace

@@ -77,13 +77,12 @@ bool OneLine(const Error& e) {
          IsValidUtf8(e.message);
 }
 
-// A member's error starts with the member's name (which may hold any
-// character, a newline too) and then says why on one line.
+// A member's error starts with the member's name, quoted and escaped
+// (names may hold any character, a newline too), and says why, all on one
+// line that needs no escaping.
 bool NamesMember(const Error& err, const ZipEntry& e) {
-  if (err.message.rfind(e.name + ": ", 0) != 0) return false;
-  Error rest = err;
-  rest.message.erase(0, e.name.size() + 2);
-  return OneLine(rest);
+  return err.message.rfind(Quote(e.name) + ": ", 0) == 0 && OneLine(err) &&
+         !NeedsEscape(err.message);
 }
 
 // Errors a reader over memory may give: never kIo (memory cannot fail).
@@ -327,11 +326,11 @@ class MountChecker {
       : archive_(archive), seen_(seen) {}
 
   void Check() {
-    std::vector<std::string> notes;
+    Notes notes;
     const std::vector<ArrayInfo> arrays = archive_.ScanArrays(notes);
     FUZZ_CHECK(arrays.size() == archive_.entries().size());
     for (size_t i = 0; i < arrays.size(); ++i) CheckArray(i, arrays[i]);
-    std::vector<std::string> warnings;
+    Notes warnings;
     const Tree tree = Tree::Build(archive_.index(), arrays, 0, {}, warnings);
     CheckTree(tree, arrays);
   }

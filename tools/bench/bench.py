@@ -21,6 +21,9 @@ and, where installed, fuse-zip and archivemount, and prints:
      of the npz
  (f) a ~1 GiB stored member: first and second sequential read through the
      mount vs `cat` of the plain .npy from the page cache
+ (g) mount time of hostile archives: 400,000 members of one name, 400,000
+     entries of one directory, 200,000 files each hidden by a directory of
+     its name, vs an archive of 400,000 distinct names
 
 Every archive and .npy file is read once before timing, so all reads come
 from the page cache: the figures are decompression and FUSE, not the disk.
@@ -30,6 +33,7 @@ import os
 import random
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -158,6 +162,31 @@ def make_smooth(path, mib, compressed):
                 f.write((np.round(x * 4) / 4).astype(np.float32).tobytes())
 
 
+def write_plain_zip(path, names):
+    """Stored members named `names`, each holding 8 bytes: the way to make
+    archives of hundreds of thousands of members in seconds."""
+    local, central = bytearray(), bytearray()
+    for i, name in enumerate(names):
+        n = name.encode()
+        data = struct.pack("<Q", i) if not name.endswith("/") else b""
+        crc = zipfile.crc32(data)
+        at = len(local)
+        local += struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, crc,
+                             len(data), len(data), len(n), 0) + n + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 0x314, 20, 0, 0, 0, 0x21, crc,
+                               len(data), len(data), len(n), 0, 0, 0, 0, 0o100644 << 16, at) + n
+    count = len(names)
+    with open(path, "wb") as f:
+        f.write(local)
+        f.write(central)
+        record_at = len(local) + len(central)
+        f.write(struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, count, count,
+                            len(central), len(local)))
+        f.write(struct.pack("<IIQI", 0x07064b50, 0, record_at, 1))
+        f.write(struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, len(central),
+                            min(len(local), 0xffffffff), 0))
+
+
 def extract(npz, member, out):
     with zipfile.ZipFile(npz) as z, z.open(member) as src, open(out, "wb") as dst:
         shutil.copyfileobj(src, dst, 8 * MiB)
@@ -170,6 +199,10 @@ def ensure_data(d, mib):
         "big_s": os.path.join(d, "smooth_%dM_stored.npz" % mib),
         "big_npy": os.path.join(d, "smooth_%dM.npy" % mib),
         "many": os.path.join(d, "many_100000.npz"),
+        "distinct": os.path.join(d, "distinct_400000.npz"),
+        "same": os.path.join(d, "same_name_400000.npz"),
+        "samedir": os.path.join(d, "same_dir_400000.npz"),
+        "clash": os.path.join(d, "file_dir_clash_200000.npz"),
         "seed_s": os.path.join(d, "seed_savez.npz"),
         "seed_z": os.path.join(d, "seed_savez_compressed.npz"),
         "seed_npy": os.path.join(d, "seed.npy"),
@@ -191,6 +224,17 @@ def ensure_data(d, mib):
         arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
         np.savez(files["many"] + ".tmp.npz", **arrays)
         os.rename(files["many"] + ".tmp.npz", files["many"])
+    hostile = {
+        "distinct": ["m%06d.bin" % i for i in range(400_000)],
+        "same": ["same.bin"] * 400_000,
+        "samedir": ["dir/"] * 400_000,
+        "clash": [n for i in range(200_000) for n in ("f%06d" % i, "f%06d/x.bin" % i)],
+    }
+    for key, names in hostile.items():
+        if not os.path.exists(files[key]):
+            log("making", files[key])
+            write_plain_zip(files[key] + ".tmp", names)
+            os.rename(files[key] + ".tmp", files[key])
     if not os.path.exists(files["seed_npy"]):
         log("making the 40 MB seed array")
         seed = np.random.default_rng(2).standard_normal((10000, 1000)).astype(np.float32)
@@ -402,13 +446,32 @@ def bench_f(npzfs, files, runs):
             log("  fuse-zip:", str(e)[:200])
 
 
+def bench_g(npzfs, files, runs):
+    log("(g) mount time, hostile archives")
+
+    def mount_time(archive):
+        times = []
+        for _ in range(runs):
+            with Mount([npzfs, "-f"], archive) as m:
+                times.append(m.mount_seconds)
+        return median(times)
+
+    base = mount_time(files["distinct"])
+    row("400,000 distinct names", base, "s")
+    for key, what in (("same", "400,000 members of one name"),
+                      ("samedir", "400,000 entries of one directory"),
+                      ("clash", "200,000 files hidden by directories")):
+        t = mount_time(files[key])
+        row(what, t, "s", (t / base, "distinct names"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--npzfs", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=1024)
-    ap.add_argument("--only", default="a,b,c,d,e,f")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g")
     args = ap.parse_args()
     only = set(args.only.split(","))
     files = ensure_data(args.data, args.mib)
@@ -421,6 +484,8 @@ def main():
         bench_e(args.npzfs, files, args.runs)
     if "f" in only:
         bench_f(args.npzfs, files, args.runs)
+    if "g" in only:
+        bench_g(args.npzfs, files, args.runs)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -173,6 +174,39 @@ TEST_F(HostileTest, HundredsOfThousandsOfMembersOnOnePath) {
                      " more names that appear more than once"),
             std::string::npos)
       << err;
+}
+
+// A header too large for an xattr (a structured dtype of 5,000 fields):
+// every getxattr of it is refused, and the log says so once, not once per
+// request.
+TEST_F(HostileTest, AnXattrTooLargeIsLoggedOncePerMember) {
+  std::string descr = "[";
+  for (int i = 0; i < 5000; ++i) descr += "('field" + std::to_string(i) + "', '<f4'), ";
+  descr += "]";
+  const std::string dict = "{'descr': " + descr + ", 'fortran_order': False, 'shape': (1,), }";
+  ZipWriter w;
+  w.AddStored("wide.npy", Npy(2, dict, std::string(4 * 5000, '\0')));
+  TempDir dir;
+  const std::string archive = dir.Join("wide.npz");
+  WriteFile(archive, w.Finish());
+  auto m = MountedNpz::Start(archive);
+  ASSERT_TRUE(m);
+  char buf[256];
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(::getxattr(m->Path("wide.npy").c_str(), "user.npy.header", buf, sizeof buf), -1);
+    EXPECT_EQ(errno, ENODATA);
+    EXPECT_GT(::listxattr(m->Path("raw/wide").c_str(), nullptr, 0), 0);
+  }
+  EXPECT_GT(::getxattr(m->Path("wide.npy").c_str(), "user.npy.shape", buf, sizeof buf), 0);
+  ASSERT_EQ(m->Unmount(), 0);
+  const std::string log = m->Log();
+  size_t lines = 0;
+  for (size_t p = log.find("is longer than 64 KiB"); p != std::string::npos;
+       p = log.find("is longer than 64 KiB", p + 1)) {
+    ++lines;
+  }
+  // One line for each value left out, header and descr, logged once.
+  EXPECT_EQ(lines, 2u) << log;
 }
 
 }  // namespace

@@ -16,15 +16,23 @@ uint32_t Crc32Of(std::string_view bytes) {
       crc32_z(0, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
-std::string NpyV1(std::string_view descr, std::string_view shape, std::string_view payload) {
-  std::string header = "{'descr': '" + std::string(descr) +
-                       "', 'fortran_order': False, 'shape': " + std::string(shape) + ", }";
-  header.append(63 - (10 + header.size()) % 64, ' ');
+std::string Npy(int major, std::string_view dict, std::string_view payload) {
+  const size_t prefix = major == 1 ? 10 : 12;
+  std::string header(dict);
+  header.append(63 - (prefix + header.size()) % 64, ' ');
   header += '\n';
-  std::string npy = "\x93NUMPY\x01";
+  std::string npy = "\x93NUMPY";
+  npy += static_cast<char>(major);
   npy += '\0';
-  Le(npy, header.size(), 2);
+  Le(npy, header.size(), major == 1 ? 2 : 4);
   return npy + header + std::string(payload);
+}
+
+std::string NpyV1(std::string_view descr, std::string_view shape, std::string_view payload) {
+  return Npy(1,
+             "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " +
+                 std::string(shape) + ", }",
+             payload);
 }
 
 void ZipWriter::AddStored(std::string_view name, std::string_view content) {

@@ -43,6 +43,9 @@ class ZipWriter {
 // `shape` is the tuple's text, e.g. "(3,)".
 std::string NpyV1(std::string_view descr, std::string_view shape, std::string_view payload);
 
+// A .npy of version `major`.0 with `dict` as its header text, padded to 64.
+std::string Npy(int major, std::string_view dict, std::string_view payload);
+
 // zlib's CRC-32 of `bytes`.
 uint32_t Crc32Of(std::string_view bytes);
 

@@ -192,7 +192,56 @@ def extract(npz, member, out):
         shutil.copyfileobj(src, dst, 8 * MiB)
 
 
-def ensure_data(d, mib):
+# The data each part reads.
+NEEDS = {
+    "a": ("big_z", "big_npy"), "b": ("big_z", "big_npy"), "c": ("big_z",),
+    "d": ("many",), "e": ("seed_npy", "seed_s", "seed_z"), "f": ("big_s", "big_npy"),
+    "g": ("distinct", "same", "samedir", "clash"),
+}
+
+HOSTILE = {
+    "distinct": lambda: ["m%06d.bin" % i for i in range(400_000)],
+    "same": lambda: ["same.bin"] * 400_000,
+    "samedir": lambda: ["dir/"] * 400_000,
+    "clash": lambda: [n for i in range(200_000) for n in ("f%06d" % i, "f%06d/x.bin" % i)],
+}
+
+
+def make_file(key, files, mib):
+    """Makes files[key] (and what it is made from), atomically."""
+    path = files[key]
+    if os.path.exists(path):
+        return
+    log("making", path)
+    tmp = path + ".tmp"
+    if key == "big_z":
+        make_smooth(tmp, mib, True)
+    elif key == "big_npy":
+        make_file("big_z", files, mib)
+        extract(files["big_z"], "smooth.npy", tmp)
+    elif key == "big_s":
+        make_file("big_npy", files, mib)
+        with zipfile.ZipFile(tmp, "w") as z:
+            z.write(files["big_npy"], "smooth.npy")
+    elif key == "many":
+        arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
+        np.savez(tmp + ".npz", **arrays)
+        tmp += ".npz"
+    elif key in HOSTILE:
+        write_plain_zip(tmp, HOSTILE[key]())
+    elif key.startswith("seed"):
+        seed = np.random.default_rng(2).standard_normal((10000, 1000)).astype(np.float32)
+        np.save(files["seed_npy"] + ".tmp.npy", seed)
+        os.rename(files["seed_npy"] + ".tmp.npy", files["seed_npy"])
+        np.savez(files["seed_s"] + ".tmp.npz", seed=seed)
+        os.rename(files["seed_s"] + ".tmp.npz", files["seed_s"])
+        np.savez_compressed(files["seed_z"] + ".tmp.npz", seed=seed)
+        os.rename(files["seed_z"] + ".tmp.npz", files["seed_z"])
+        return
+    os.rename(tmp, path)
+
+
+def ensure_data(d, mib, only):
     os.makedirs(d, exist_ok=True)
     files = {
         "big_z": os.path.join(d, "smooth_%dM_compressed.npz" % mib),
@@ -207,42 +256,11 @@ def ensure_data(d, mib):
         "seed_z": os.path.join(d, "seed_savez_compressed.npz"),
         "seed_npy": os.path.join(d, "seed.npy"),
     }
-    if not os.path.exists(files["big_z"]):
-        log("making", files["big_z"])
-        make_smooth(files["big_z"] + ".tmp", mib, True)
-        os.rename(files["big_z"] + ".tmp", files["big_z"])
-    if not os.path.exists(files["big_npy"]):
-        extract(files["big_z"], "smooth.npy", files["big_npy"] + ".tmp")
-        os.rename(files["big_npy"] + ".tmp", files["big_npy"])
-    if not os.path.exists(files["big_s"]):
-        log("making", files["big_s"])
-        with zipfile.ZipFile(files["big_s"] + ".tmp", "w") as z:
-            z.write(files["big_npy"], "smooth.npy")
-        os.rename(files["big_s"] + ".tmp", files["big_s"])
-    if not os.path.exists(files["many"]):
-        log("making", files["many"])
-        arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
-        np.savez(files["many"] + ".tmp.npz", **arrays)
-        os.rename(files["many"] + ".tmp.npz", files["many"])
-    hostile = {
-        "distinct": ["m%06d.bin" % i for i in range(400_000)],
-        "same": ["same.bin"] * 400_000,
-        "samedir": ["dir/"] * 400_000,
-        "clash": [n for i in range(200_000) for n in ("f%06d" % i, "f%06d/x.bin" % i)],
-    }
-    for key, names in hostile.items():
-        if not os.path.exists(files[key]):
-            log("making", files[key])
-            write_plain_zip(files[key] + ".tmp", names)
-            os.rename(files[key] + ".tmp", files[key])
-    if not os.path.exists(files["seed_npy"]):
-        log("making the 40 MB seed array")
-        seed = np.random.default_rng(2).standard_normal((10000, 1000)).astype(np.float32)
-        np.save(files["seed_npy"], seed)
-        np.savez(files["seed_s"], seed=seed)
-        np.savez_compressed(files["seed_z"], seed=seed)
-    for f in files.values():
-        warm(f)
+    needed = sorted({k for part in only for k in NEEDS.get(part, ())})
+    for key in needed:
+        make_file(key, files, mib)
+    for key in needed:
+        warm(files[key])
     return files
 
 
@@ -474,7 +492,7 @@ def main():
     ap.add_argument("--only", default="a,b,c,d,e,f,g")
     args = ap.parse_args()
     only = set(args.only.split(","))
-    files = ensure_data(args.data, args.mib)
+    files = ensure_data(args.data, args.mib, only)
     log("npzfs benchmark: %d runs each, medians; %s" % (args.runs, time.strftime("%Y-%m-%d %H:%M")))
     if only & {"a", "b", "c"}:
         bench_a_b_c(args.npzfs, files, args.runs, args.mib)

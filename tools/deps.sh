@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libzip-dev zlib1g-dev libbz2-dev libspdlog-dev
-  nlohmann-json3-dev libgtest-dev libisal-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libisal-dev
   python3 python3-numpy attr procps util-linux systemd cppcheck
 )
 if [[ "${NPZFS_DEPS_EXTRA:-}" != "" ]]; then

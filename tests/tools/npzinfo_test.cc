@@ -1,6 +1,7 @@
 // npzinfo, run as users run it, against what numpy reads of the archive.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/test_support.h"
@@ -64,8 +65,8 @@ TEST(NpzinfoTest, TableHasOneAlignedRowPerMember) {
   for (size_t p = 0, q; (q = o.text.find('\n', p)) != std::string::npos; p = q + 1) {
     lines.push_back(o.text.substr(p, q - p));
   }
-  const auto want = nlohmann::json::parse(
-      ReadFile(ZipfileDump(StandardArchive("compressed")) + "/index.json"));
+  const auto want =
+      nlohmann::json::parse(ReadFile(ZipfileDump(StandardArchive("compressed")) + "/index.json"));
   ASSERT_EQ(lines.size(), want.size() + 1);
   EXPECT_EQ(lines[0].rfind("KEY ", 0), 0u) << lines[0];
   // Columns line up: each value starts under its heading.
@@ -120,8 +121,8 @@ TEST(NpzinfoTest, UnreadableArchivesGiveOneLineAndExitOne) {
     std::string line;
   };
   for (const Case& c : std::vector<Case>{
-           {dir.Join("missing.npz"), "npzinfo: " + dir.Join("missing.npz") +
-                                         ": No such file or directory\n"},
+           {dir.Join("missing.npz"),
+            "npzinfo: " + dir.Join("missing.npz") + ": No such file or directory\n"},
            {dir.Join("text.npz"), "npzinfo: " + dir.Join("text.npz") +
                                       ": not a zip archive (no end of central directory record)\n"},
            {dir.path(), "npzinfo: " + dir.path() + ": Is a directory\n"},
@@ -130,8 +131,88 @@ TEST(NpzinfoTest, UnreadableArchivesGiveOneLineAndExitOne) {
     EXPECT_EQ(o.status, 1);
     EXPECT_EQ(o.text, c.line);
   }
-  EXPECT_EQ(Npzinfo({}).status, 2);
-  EXPECT_EQ(Npzinfo({"--bogus", "a.npz"}).status, 2);
+}
+
+TEST(NpzinfoTest, UsageErrorsExitTwoWithOneLineAndAHint) {
+  const std::string hint = "Try 'npzinfo --help' for more information.\n";
+  const std::string archive = StandardArchive("stored");
+  struct Case {
+    std::vector<std::string> args;
+    std::string text;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "npzinfo: ARCHIVE is required\n" + hint},
+           {{"list"}, "npzinfo: ARCHIVE is required\n" + hint},
+           {{"--json"}, "npzinfo: ARCHIVE is required\n" + hint},
+           {{"--bogus", archive},
+            "npzinfo: The following argument was not expected: --bogus\n" + hint},
+           {{"list", archive, "-x"},
+            "npzinfo: The following argument was not expected: -x\n" + hint},
+           {{archive, archive},
+            "npzinfo: The following argument was not expected: " + archive + "\n" + hint},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    const Output o = Npzinfo(c.args);
+    EXPECT_EQ(o.status, 2);
+    EXPECT_EQ(o.text, c.text);
+  }
+}
+
+TEST(NpzinfoTest, HelpAndVersionGoToStdoutAndExitZero) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"-h"}, {"--help"}}) {
+    const Output o = Npzinfo(args);
+    EXPECT_EQ(o.status, 0);
+    EXPECT_EQ(o.text.rfind("Shows what a NumPy .npz archive holds", 0), 0u) << o.text;
+    EXPECT_NE(o.text.find("\n  list "), std::string::npos) << o.text;
+  }
+  // Help for list, also when asked with the subcommand left implicit.
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"list", "--help"}, {"a.npz", "--help"}}) {
+    const Output o = Npzinfo(args);
+    EXPECT_EQ(o.status, 0);
+    EXPECT_NE(o.text.find("Usage: npzinfo list [OPTIONS] ARCHIVE\n"), std::string::npos) << o.text;
+    EXPECT_NE(o.text.find("--json"), std::string::npos) << o.text;
+  }
+  const Output v = Npzinfo({"--version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.text.rfind("npzinfo version ", 0), 0u) << v.text;
+  EXPECT_EQ(std::count(v.text.begin(), v.text.end(), '\n'), 1) << v.text;
+}
+
+TEST(NpzinfoTest, ListIsTheDefaultSubcommand) {
+  const std::string archive = StandardArchive("compressed");
+  const Output table = Npzinfo({"list", archive});
+  ASSERT_EQ(table.status, 0) << table.text;
+  EXPECT_EQ(Npzinfo({archive}).text, table.text);
+  const Output json = Npzinfo({"list", archive, "--json"});
+  ASSERT_EQ(json.status, 0) << json.text;
+  EXPECT_EQ(Npzinfo({archive, "--json"}).text, json.text);
+  EXPECT_EQ(Npzinfo({"--json", archive}).text, json.text);
+  EXPECT_EQ(Npzinfo({"list", "--json", archive}).text, json.text);
+}
+
+// npzinfo(1): a first word "list" is the subcommand; an archive of that
+// name is `npzinfo list list`, `npzinfo -- list` or `npzinfo ./list`.
+TEST(NpzinfoTest, AnArchiveNamedListWhereUnambiguous) {
+  TempDir dir;
+  WriteFile(dir.Join("list"), ReadFile(StandardArchive("stored")));
+  const Output want = Npzinfo({dir.Join("list")});
+  ASSERT_EQ(want.status, 0) << want.text;
+  auto in_dir = [&dir](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "-C", dir.path(), NPZINFO_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Output o;
+    o.status = RunCommand(argv, &o.text);
+    return o;
+  };
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"list", "list"}, {"--", "list"}, {"./list"}, {"list", "--", "list"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const Output o = in_dir(args);
+    EXPECT_EQ(o.status, 0) << o.text;
+    EXPECT_EQ(o.text, want.text);
+  }
+  EXPECT_EQ(in_dir({"list"}).status, 2);
 }
 
 }  // namespace

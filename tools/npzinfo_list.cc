@@ -1,0 +1,162 @@
+// npzinfo list: the arrays of an .npz archive, as a table or as JSON.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/archive.h"
+#include "tools/npzinfo.h"
+
+namespace npzfs::tools {
+namespace {
+
+using npzfs::core::Archive;
+using npzfs::core::NpyHeader;
+using npzfs::core::Result;
+using npzfs::core::ZipEntry;
+
+// What is known of one member.
+struct Row {
+  const ZipEntry* entry;
+  bool is_array;
+  std::optional<NpyHeader> header;
+  std::string note;  // why the rest is not known, or what the member is
+};
+
+std::vector<Row> Describe(const Archive& archive) {
+  std::vector<Row> rows;
+  for (size_t i = 0; i < archive.entries().size(); ++i) {
+    const ZipEntry& e = archive.entries()[i];
+    Row row{&e, npzfs::core::IsNpyName(e.name), std::nullopt, ""};
+    if (e.is_directory) {
+      row.note = "directory";
+    } else if (!row.is_array) {
+      row.note = "not an array";
+    } else if (auto h = archive.ReadNpyHeader(i)) {
+      row.header = std::move(*h);
+    } else {
+      row.note = h.error().message;
+    }
+    if (!e.skip_reason.empty()) {
+      row.note += std::string(row.note.empty() ? "" : "; ") + "not mounted: " + e.skip_reason;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string Crc(uint32_t crc) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", crc);
+  return buf;
+}
+
+// Where the array's bytes begin in the archive file: only meaningful for a
+// stored member, whose payload can be mapped straight from the .npz.
+std::optional<uint64_t> ArrayOffset(const Row& r) {
+  if (!r.header || r.entry->method != npzfs::core::kMethodStored || !r.entry->local_error.empty()) {
+    return std::nullopt;
+  }
+  return r.entry->data_offset + r.header->data_offset;
+}
+
+nlohmann::json ToJson(const std::string& path, const Archive& archive,
+                      const std::vector<Row>& rows) {
+  nlohmann::json members = nlohmann::json::array();
+  for (const Row& r : rows) {
+    const ZipEntry& e = *r.entry;
+    nlohmann::json m = {
+        {"name", e.name},         {"key", npzfs::core::NpzKey(e.name)},
+        {"is_array", r.is_array}, {"method", npzfs::core::MethodName(e.method)},
+        {"size", e.size},         {"compressed_size", e.compressed_size},
+        {"crc32", Crc(e.crc32)},  {"member_data_offset", e.data_offset},
+    };
+    if (r.header) {
+      m["descr"] = r.header->descr_repr;
+      m["shape"] = r.header->shape;
+      m["fortran_order"] = r.header->fortran_order;
+      m["npy_version"] = std::to_string(r.header->major) + "." + std::to_string(r.header->minor);
+      m["npy_data_offset"] = r.header->data_offset;
+    }
+    if (auto off = ArrayOffset(r)) m["array_offset"] = *off;
+    if (!r.note.empty()) m["note"] = r.note;
+    members.push_back(std::move(m));
+  }
+  return {{"archive", path}, {"members", std::move(members)}, {"comment", archive.index().comment}};
+}
+
+void PrintTable(const std::vector<Row>& rows) {
+  std::vector<std::vector<std::string>> cells = {
+      {"KEY", "DTYPE", "SHAPE", "ORDER", "METHOD", "SIZE", "CSIZE", "OFFSET", "NOTE"}};
+  for (const Row& r : rows) {
+    const ZipEntry& e = *r.entry;
+    auto off = ArrayOffset(r);
+    cells.push_back({
+        r.is_array ? npzfs::core::NpzKey(e.name) : e.name,
+        r.header ? r.header->descr_repr : "-",
+        r.header ? r.header->shape_repr : "-",
+        r.header ? (r.header->fortran_order ? "F" : "C") : "-",
+        npzfs::core::MethodName(e.method),
+        std::to_string(e.size),
+        std::to_string(e.compressed_size),
+        off ? std::to_string(*off) : "-",
+        r.note,
+    });
+  }
+  std::vector<size_t> width(cells[0].size(), 0);
+  for (const auto& row : cells) {
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : cells) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const bool numeric = c >= 5 && c <= 7;
+      const size_t pad = width[c] - row[c].size();
+      if (numeric) line.append(pad, ' ');
+      line += row[c];
+      if (c + 1 < row.size()) {
+        if (!numeric) line.append(pad, ' ');
+        line += "  ";
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << '\n';
+  }
+}
+
+struct ListArgs {
+  std::string archive;
+  bool json = false;
+};
+
+int List(const ListArgs& args) {
+  auto archive = Archive::Open(args.archive);
+  if (!archive) {
+    std::cerr << "npzinfo: " << archive.error().message << '\n';
+    return kExitArchive;
+  }
+  std::vector<Row> rows = Describe(**archive);
+  if (args.json) {
+    std::cout << ToJson(args.archive, **archive, rows)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+  } else {
+    PrintTable(rows);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddList(CLI::App& app, Command& run) {
+  auto args = std::make_shared<ListArgs>();
+  CLI::App* list = app.add_subcommand(
+      "list", "List the arrays of ARCHIVE, as a table or as JSON (the default subcommand)");
+  list->add_option("ARCHIVE", args->archive, "The .npz archive")->required();
+  list->add_flag("--json", args->json, "Print JSON (exact names, more fields) instead of a table");
+  list->callback([args, &run] { run = [args] { return List(*args); }; });
+}
+
+}  // namespace npzfs::tools

@@ -131,17 +131,25 @@ struct ListArgs {
   bool json = false;
 };
 
+// Member names are UTF-8 by now (core decodes them), but the archive path
+// is the user's bytes and may not be: in JSON invalid bytes become U+FFFD
+// rather than an exception.
+void PrintJson(const nlohmann::json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
 int List(const ListArgs& args) {
   auto archive = Archive::Open(args.archive);
   if (!archive) {
+    // A script reading --json gets a document on stdout in every case;
+    // people get the line on stderr.
+    if (args.json) PrintJson({{"archive", args.archive}, {"error", archive.error().message}});
     std::cerr << "npzinfo: " << archive.error().message << '\n';
     return kExitArchive;
   }
   std::vector<Row> rows = Describe(**archive);
   if (args.json) {
-    std::cout << ToJson(args.archive, **archive, rows)
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << '\n';
+    PrintJson(ToJson(args.archive, **archive, rows));
   } else {
     PrintTable(rows);
   }

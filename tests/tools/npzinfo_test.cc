@@ -22,6 +22,17 @@ Output Npzinfo(const std::vector<std::string>& args) {
   return o;
 }
 
+// One of npzinfo's two streams: `stream` 1 (stdout) or 2 (stderr).
+Output NpzinfoStream(const std::vector<std::string>& args, int stream) {
+  std::vector<std::string> argv = {
+      "/bin/sh", "-c", stream == 1 ? "exec \"$@\" 2>/dev/null" : "exec \"$@\" >/dev/null", "sh",
+      NPZINFO_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Output o;
+  o.status = RunCommand(argv, &o.text);
+  return o;
+}
+
 TEST(NpzinfoTest, JsonReportsWhatNumpyReads) {
   for (const char* kind : {"stored", "compressed", "descriptor_compressed", "nonnpy"}) {
     SCOPED_TRACE(kind);
@@ -130,6 +141,32 @@ TEST(NpzinfoTest, UnreadableArchivesGiveOneLineAndExitOne) {
     const Output o = Npzinfo({c.path});
     EXPECT_EQ(o.status, 1);
     EXPECT_EQ(o.text, c.line);
+  }
+}
+
+TEST(NpzinfoTest, JsonFailureIsOneObjectOnStdoutAndTheLineOnStderr) {
+  TempDir dir;
+  WriteFile(dir.Join("text.npz"), "not a zip at all, just some words of text");
+  struct Case {
+    std::string path;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {dir.Join("missing.npz"), dir.Join("missing.npz") + ": No such file or directory"},
+           {dir.Join("text.npz"),
+            dir.Join("text.npz") + ": not a zip archive (no end of central directory record)"},
+           {dir.path(), dir.path() + ": Is a directory"},
+       }) {
+    SCOPED_TRACE(c.path);
+    const Output out = NpzinfoStream({c.path, "--json"}, 1);
+    EXPECT_EQ(out.status, 1);
+    // Exactly one object (parse() refuses anything after it), exact strings.
+    EXPECT_EQ(nlohmann::json::parse(out.text),
+              nlohmann::json({{"archive", c.path}, {"error", c.error}}))
+        << out.text;
+    const Output err = NpzinfoStream({c.path, "--json"}, 2);
+    EXPECT_EQ(err.status, 1);
+    EXPECT_EQ(err.text, "npzinfo: " + c.error + "\n");
   }
 }
 

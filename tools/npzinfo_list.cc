@@ -1,12 +1,16 @@
 // npzinfo list: the arrays of an .npz archive, as a table or as JSON.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "core/archive.h"
+#include "core/text.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {
@@ -87,43 +91,64 @@ nlohmann::json ToJson(const std::string& path, const Archive& archive,
   return {{"archive", path}, {"members", std::move(members)}, {"comment", archive.index().comment}};
 }
 
+struct Column {
+  const char* heading;
+  bool right_aligned;  // numbers
+};
+constexpr Column kColumns[] = {
+    {"KEY", false}, {"DTYPE", false}, {"SHAPE", false}, {"ORDER", false}, {"METHOD", false},
+    {"SIZE", true}, {"CSIZE", true},  {"OFFSET", true}, {"NOTE", false},
+};
+constexpr size_t kColumnCount = std::size(kColumns);
+using Cells = std::array<std::string, kColumnCount>;
+
+// One member's row. Everything in it that came from the archive is escaped
+// (core/text.h), so that no name can move the cursor, forge a row or turn
+// the rest of the line around; a name is quoted when it holds a space, a
+// quote or an escape, so that where it ends stays visible.
+Cells RowCells(const Row& r) {
+  const ZipEntry& e = *r.entry;
+  const auto off = ArrayOffset(r);
+  return {
+      core::Quote(r.is_array ? core::NpzKey(e.name) : e.name, core::Quoting::kWhenNeeded),
+      r.header ? core::Escape(r.header->descr_repr) : "-",
+      r.header ? core::Escape(r.header->shape_repr) : "-",
+      r.header ? (r.header->fortran_order ? "F" : "C") : "-",
+      core::MethodName(e.method),
+      std::to_string(e.size),
+      std::to_string(e.compressed_size),
+      off ? std::to_string(*off) : "-",
+      core::Escape(r.note),
+  };
+}
+
+// Cells padded to their column's width, two spaces apart, no trailing
+// blanks. Widths are terminal columns, not bytes: "温度" is 6 bytes wide in
+// UTF-8 but takes 4 columns.
+std::string Line(const Cells& cells, const std::array<size_t, kColumnCount>& width) {
+  std::string line;
+  for (size_t c = 0; c < kColumnCount; ++c) {
+    const size_t pad = width[c] - core::DisplayWidth(cells[c]);
+    if (c > 0) line += "  ";
+    if (kColumns[c].right_aligned) line.append(pad, ' ');
+    line += cells[c];
+    if (!kColumns[c].right_aligned) line.append(pad, ' ');
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
 void PrintTable(const std::vector<Row>& rows) {
-  std::vector<std::vector<std::string>> cells = {
-      {"KEY", "DTYPE", "SHAPE", "ORDER", "METHOD", "SIZE", "CSIZE", "OFFSET", "NOTE"}};
-  for (const Row& r : rows) {
-    const ZipEntry& e = *r.entry;
-    auto off = ArrayOffset(r);
-    cells.push_back({
-        r.is_array ? npzfs::core::NpzKey(e.name) : e.name,
-        r.header ? r.header->descr_repr : "-",
-        r.header ? r.header->shape_repr : "-",
-        r.header ? (r.header->fortran_order ? "F" : "C") : "-",
-        npzfs::core::MethodName(e.method),
-        std::to_string(e.size),
-        std::to_string(e.compressed_size),
-        off ? std::to_string(*off) : "-",
-        r.note,
-    });
-  }
-  std::vector<size_t> width(cells[0].size(), 0);
-  for (const auto& row : cells) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : cells) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const bool numeric = c >= 5 && c <= 7;
-      const size_t pad = width[c] - row[c].size();
-      if (numeric) line.append(pad, ' ');
-      line += row[c];
-      if (c + 1 < row.size()) {
-        if (!numeric) line.append(pad, ' ');
-        line += "  ";
-      }
+  std::vector<Cells> table(1);
+  for (size_t c = 0; c < kColumnCount; ++c) table[0][c] = kColumns[c].heading;
+  for (const Row& r : rows) table.push_back(RowCells(r));
+  std::array<size_t, kColumnCount> width{};
+  for (const Cells& cells : table) {
+    for (size_t c = 0; c < kColumnCount; ++c) {
+      width[c] = std::max(width[c], core::DisplayWidth(cells[c]));
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::cout << line << '\n';
   }
+  for (const Cells& cells : table) std::cout << Line(cells, width) << '\n';
 }
 
 struct ListArgs {
@@ -144,7 +169,7 @@ int List(const ListArgs& args) {
     // A script reading --json gets a document on stdout in every case;
     // people get the line on stderr.
     if (args.json) PrintJson({{"archive", args.archive}, {"error", archive.error().message}});
-    std::cerr << "npzinfo: " << archive.error().message << '\n';
+    std::cerr << "npzinfo: " << core::Escape(archive.error().message) << '\n';
     return kExitArchive;
   }
   std::vector<Row> rows = Describe(**archive);

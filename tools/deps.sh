@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libzip-dev zlib1g-dev libbz2-dev libspdlog-dev
-  nlohmann-json3-dev libgtest-dev libisal-dev
-  python3 python3-numpy attr procps util-linux systemd cppcheck
+  nlohmann-json3-dev libcli11-dev libgtest-dev libisal-dev
+  python3 python3-numpy attr procps util-linux systemd cppcheck groff-base man-db
+  lintian dpkg-dev file binutils
 )
 if [[ "${NPZFS_DEPS_EXTRA:-}" != "" ]]; then
   read -r -a extra <<<"$NPZFS_DEPS_EXTRA"

@@ -1,179 +1,91 @@
-// npzinfo: lists the arrays of an .npz archive without mounting it.
+// npzinfo: what a NumPy .npz archive holds, without mounting it.
 //
-//   npzinfo ARCHIVE [--json]
+//   npzinfo [list] ARCHIVE [--json]
 //
-// Exit status: 0 listed; 1 the archive cannot be read (one line on stderr
-// naming the file and the reason); 2 usage error.
-#include <cstdio>
+// Exit status: 0 done; 1 the archive cannot be read (one line on stderr
+// naming the file and the reason); 2 usage error (one line and a hint on
+// stderr). npzinfo(1) is the reference.
+#include <algorithm>
+#include <cassert>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "core/archive.h"
+#include "core/text.h"
+#include "tools/npzinfo.h"
 
+#ifndef NPZFS_VERSION
+#define NPZFS_VERSION "unknown"
+#endif
+
+namespace npzfs::tools {
 namespace {
 
-using npzfs::core::Archive;
-using npzfs::core::NpyHeader;
-using npzfs::core::Result;
-using npzfs::core::ZipEntry;
+// Every subcommand, in the order --help lists them.
+constexpr void (*kSubcommands[])(CLI::App&, Command&) = {AddList};
 
-constexpr int kExitOk = 0;
-constexpr int kExitArchive = 1;
-constexpr int kExitUsage = 2;
+// What a command line that names no subcommand means.
+constexpr std::string_view kDefaultSubcommand = "list";
 
-// What is known of one member.
-struct Row {
-  const ZipEntry* entry;
-  bool is_array;
-  std::optional<NpyHeader> header;
-  std::string note;  // why the rest is not known, or what the member is
-};
-
-std::vector<Row> Describe(const Archive& archive) {
-  std::vector<Row> rows;
-  for (size_t i = 0; i < archive.entries().size(); ++i) {
-    const ZipEntry& e = archive.entries()[i];
-    Row row{&e, npzfs::core::IsNpyName(e.name), std::nullopt, ""};
-    if (e.is_directory) {
-      row.note = "directory";
-    } else if (!row.is_array) {
-      row.note = "not an array";
-    } else if (auto h = archive.ReadNpyHeader(i)) {
-      row.header = std::move(*h);
-    } else {
-      row.note = h.error().message;
-    }
-    if (!e.skip_reason.empty()) {
-      row.note += std::string(row.note.empty() ? "" : "; ") + "not mounted: " + e.skip_reason;
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
+bool IsSubcommand(const CLI::App& app, const std::string& word) {
+  return !app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(word); }).empty();
 }
 
-std::string Crc(uint32_t crc) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", crc);
-  return buf;
+bool IsOwnOption(const CLI::App& app, const std::string& arg) {
+  return arg.size() > 1 && arg[0] == '-' && app.get_option_no_throw(arg) != nullptr;
 }
 
-// Where the array's bytes begin in the archive file: only meaningful for a
-// stored member, whose payload can be mapped straight from the .npz.
-std::optional<uint64_t> ArrayOffset(const Row& r) {
-  if (!r.header || r.entry->method != npzfs::core::kMethodStored || !r.entry->local_error.empty()) {
-    return std::nullopt;
+// `npzinfo ARCHIVE` is `npzinfo list ARCHIVE`. The first word (an argument
+// not starting with '-'; npzinfo's own options take no value, so it is not
+// one's value) names the subcommand when it is one's name. Otherwise the
+// default subcommand goes in front, unless the line only asks for
+// npzinfo's own help or version. A word after "--" never names a
+// subcommand, so `npzinfo -- list`, like `npzinfo list list` and
+// `npzinfo ./list`, lists an archive named "list".
+std::vector<std::string> WithDefaultSubcommand(const CLI::App& app, std::vector<std::string> args) {
+  const auto word = std::find_if(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--" || a == "-" || a.empty() || a[0] != '-';
+  });
+  if (word != args.end() && *word != "--" && IsSubcommand(app, *word)) {
+    return args;
   }
-  return r.entry->data_offset + r.header->data_offset;
+  const bool own_only = !args.empty() && std::all_of(args.begin(), args.end(),
+                                                     [&](auto& a) { return IsOwnOption(app, a); });
+  if (!own_only) args.insert(args.begin(), std::string(kDefaultSubcommand));
+  return args;
 }
 
-nlohmann::json ToJson(const std::string& path, const Archive& archive,
-                      const std::vector<Row>& rows) {
-  nlohmann::json members = nlohmann::json::array();
-  for (const Row& r : rows) {
-    const ZipEntry& e = *r.entry;
-    nlohmann::json m = {
-        {"name", e.name},         {"key", npzfs::core::NpzKey(e.name)},
-        {"is_array", r.is_array}, {"method", npzfs::core::MethodName(e.method)},
-        {"size", e.size},         {"compressed_size", e.compressed_size},
-        {"crc32", Crc(e.crc32)},  {"member_data_offset", e.data_offset},
-    };
-    if (r.header) {
-      m["descr"] = r.header->descr_repr;
-      m["shape"] = r.header->shape;
-      m["fortran_order"] = r.header->fortran_order;
-      m["npy_version"] = std::to_string(r.header->major) + "." + std::to_string(r.header->minor);
-      m["npy_data_offset"] = r.header->data_offset;
-    }
-    if (auto off = ArrayOffset(r)) m["array_offset"] = *off;
-    if (!r.note.empty()) m["note"] = r.note;
-    members.push_back(std::move(m));
-  }
-  return {{"archive", path}, {"members", std::move(members)}, {"comment", archive.index().comment}};
+// Help and version go to stdout with status 0, as CLI11 does them; every
+// other parse error is one line and a hint on stderr.
+int ParseFailure(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::cerr << "npzinfo: " << core::Escape(e.what()) << '\n'
+            << "Try 'npzinfo --help' for more information.\n";
+  return kExitUsage;
 }
 
-void PrintTable(const std::vector<Row>& rows) {
-  std::vector<std::vector<std::string>> cells = {
-      {"KEY", "DTYPE", "SHAPE", "ORDER", "METHOD", "SIZE", "CSIZE", "OFFSET", "NOTE"}};
-  for (const Row& r : rows) {
-    const ZipEntry& e = *r.entry;
-    auto off = ArrayOffset(r);
-    cells.push_back({
-        r.is_array ? npzfs::core::NpzKey(e.name) : e.name,
-        r.header ? r.header->descr_repr : "-",
-        r.header ? r.header->shape_repr : "-",
-        r.header ? (r.header->fortran_order ? "F" : "C") : "-",
-        npzfs::core::MethodName(e.method),
-        std::to_string(e.size),
-        std::to_string(e.compressed_size),
-        off ? std::to_string(*off) : "-",
-        r.note,
-    });
-  }
-  std::vector<size_t> width(cells[0].size(), 0);
-  for (const auto& row : cells) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : cells) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const bool numeric = c >= 5 && c <= 7;
-      const size_t pad = width[c] - row[c].size();
-      if (numeric) line.append(pad, ' ');
-      line += row[c];
-      if (c + 1 < row.size()) {
-        if (!numeric) line.append(pad, ' ');
-        line += "  ";
-      }
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::cout << line << '\n';
-  }
-}
+int Main(int argc, char** argv) {
+  CLI::App app("Shows what a NumPy .npz archive holds, without mounting it.", "npzinfo");
+  app.set_version_flag("--version", "npzinfo version " NPZFS_VERSION);
+  app.require_subcommand(1);
+  app.footer(std::string("Without a subcommand, npzinfo ARCHIVE means npzinfo ") +
+             std::string(kDefaultSubcommand) + " ARCHIVE. See npzinfo(1).");
+  Command run;
+  for (auto add : kSubcommands) add(app, run);
 
-int Usage(std::ostream& out, int code) {
-  out << "usage: npzinfo ARCHIVE [--json]\n"
-         "Lists the arrays of a NumPy .npz archive: key, dtype, shape, order,\n"
-         "compression method, size, compressed size and, for stored members,\n"
-         "the offset of the array's bytes in the archive file.\n";
-  return code;
+  std::vector<std::string> args = WithDefaultSubcommand(app, {argv + 1, argv + argc});
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return ParseFailure(app, e);
+  }
+  assert(run);  // require_subcommand(1), and every subcommand sets it
+  return run();
 }
 
 }  // namespace
+}  // namespace npzfs::tools
 
-int main(int argc, char** argv) {
-  std::string path;
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--json") {
-      json = true;
-    } else if (arg == "-h" || arg == "--help") {
-      return Usage(std::cout, kExitOk);
-    } else if (!arg.empty() && arg[0] == '-' && arg != "-") {
-      std::cerr << "npzinfo: unknown option " << arg << '\n';
-      return Usage(std::cerr, kExitUsage);
-    } else if (path.empty()) {
-      path = arg;
-    } else {
-      return Usage(std::cerr, kExitUsage);
-    }
-  }
-  if (path.empty()) return Usage(std::cerr, kExitUsage);
-
-  auto archive = Archive::Open(path);
-  if (!archive) {
-    std::cerr << "npzinfo: " << archive.error().message << '\n';
-    return kExitArchive;
-  }
-  std::vector<Row> rows = Describe(**archive);
-  if (json) {
-    std::cout << ToJson(path, **archive, rows)
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << '\n';
-  } else {
-    PrintTable(rows);
-  }
-  return kExitOk;
-}
+int main(int argc, char** argv) { return npzfs::tools::Main(argc, argv); }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds npzfs and runs every test: a warning-free (-Werror) build, the
-# static checker (tools/static-check.sh), then the same tests under
-# ASan+UBSan. Installs missing Debian packages first.
+# Debian package test (tools/package-test.sh), the static checker
+# (tools/static-check.sh), then the same tests under ASan+UBSan. Installs
+# missing Debian packages first.
 #
 #   tools/test.sh            # both builds
 #   NPZFS_TEST_SANITIZE=0 tools/test.sh   # skip the sanitizer build
@@ -20,6 +21,8 @@ run_build() {
 
 echo "== build and test: build/"
 run_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== Debian package: build-pkg/"
+tools/package-test.sh || { rc=$?; [[ $rc == 77 ]] || exit "$rc"; }
 echo "== static check (cppcheck)"
 tools/static-check.sh build
 if [[ "${NPZFS_TEST_SANITIZE:-1}" != 0 ]]; then

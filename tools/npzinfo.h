@@ -1,0 +1,26 @@
+// npzinfo's subcommands. Each one is a function that registers it on the
+// command line (its options, its help) and, when the command line names it,
+// leaves in `run` what it does; npzinfo_main.cc lists them once.
+#ifndef NPZFS_TOOLS_NPZINFO_H_
+#define NPZFS_TOOLS_NPZINFO_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace npzfs::tools {
+
+// Exit status, as npzinfo(1) documents it.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitArchive = 1;  // the archive cannot be read
+inline constexpr int kExitUsage = 2;
+
+// What the chosen subcommand does once the command line is parsed; returns
+// the exit status.
+using Command = std::function<int()>;
+
+// `npzinfo list ARCHIVE [--json]` (also `npzinfo ARCHIVE [--json]`).
+void AddList(CLI::App& app, Command& run);
+
+}  // namespace npzfs::tools
+
+#endif  // NPZFS_TOOLS_NPZINFO_H_

@@ -91,6 +91,41 @@ TEST(OptionsTest, RejectsBadValuesWithOneLine) {
   }
 }
 
+// uid_t and gid_t are 32 bits here; (uid_t)-1 means "no change" to chown
+// and is nobody's id.
+TEST(OptionsTest, UidAndGidTakeOnlyDecimalDigitsThatFit) {
+  for (const char* name : {"uid", "gid"}) {
+    for (const char* bad : {"4294967296", "4294967295", "99999999999999999999999", "-1", "+1",
+                            " 1", "1 ", "0x10", "1e3", "12a", ""}) {
+      Parsed p = Parse({"-o", std::string(name) + "=" + bad, "a", "m"});
+      ASSERT_FALSE(p.options) << name << "=" << bad;
+      EXPECT_EQ(p.error, std::string("bad value for ") + name + ": '" + bad + "'");
+    }
+  }
+  Parsed p = Parse({"-o", "uid=4294967294,gid=007", "a", "m"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->uid, 4294967294u);
+  EXPECT_EQ(p.options->gid, 7u);
+  p = Parse({"-o", "uid=0,gid=0", "a", "m"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->uid, 0u);
+  EXPECT_EQ(p.options->gid, 0u);
+}
+
+TEST(OptionsTest, UmaskTakesOnlyOctalDigitsUpTo0777) {
+  for (const char* bad : {"8", "0778", "1000", "07777", "-0", "+7", " 7", "7 ", "0x7", "0o7", ""}) {
+    Parsed p = Parse({"-o", std::string("umask=") + bad, "a", "m"});
+    ASSERT_FALSE(p.options) << bad;
+    EXPECT_EQ(p.error, std::string("bad value for umask: '") + bad + "'");
+  }
+  for (const auto& [text, value] : std::vector<std::pair<std::string, mode_t>>{
+           {"0", 0}, {"777", 0777}, {"0777", 0777}, {"022", 022}, {"00007", 07}}) {
+    Parsed p = Parse({"-o", "umask=" + text, "a", "m"});
+    ASSERT_TRUE(p.options) << text << ": " << p.error;
+    EXPECT_EQ(p.options->umask, value) << text;
+  }
+}
+
 TEST(OptionsTest, ParseSizeTakesSuffixes) {
   EXPECT_EQ(*ParseSize("0"), 0u);
   EXPECT_EQ(*ParseSize("4096"), 4096u);

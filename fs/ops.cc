@@ -87,11 +87,16 @@ const Node* NodeOr404(fuse_req_t req, fuse_ino_t ino) {
   return n;
 }
 
+// No name in the tree is longer (core::SafeMemberPath); the kernel passes
+// names up to 1024 bytes, and a longer one deserves the errno that says so.
+constexpr size_t kNameMax = 255;
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, "lookup", [&] {
     const Node* dir = NodeOr404(req, parent);
     if (dir == nullptr) return;
     if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+    if (std::strlen(name) > kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
     const Node* n = Fs(req).tree.Lookup(*dir, name);
     if (n == nullptr) return (void)fuse_reply_err(req, ENOENT);
     fuse_entry_param e = EntryOf(Fs(req), *n);

@@ -133,6 +133,7 @@ TEST(ZipIndexTest, OpenReportsMissingAndUnreadableFiles) {
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error().code, Errc::kIo);
   EXPECT_EQ(dir.error().sys_errno, EISDIR);
+  EXPECT_EQ(dir.error().message, "/: not a regular file (a directory)");
 }
 
 // Cutting the archive anywhere loses its end record: refused, kCorrupt.

@@ -3,17 +3,60 @@
 // kernel's readahead and name limits.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
+#include <vector>
+
+#include "core/unique_fd.h"
 
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::testing {
 namespace {
+
+extern "C" char** environ;
+
+struct Outcome {
+  int status;  // -1: killed after the time was up (or died of a signal)
+  std::string output;
+};
+
+// Runs argv (stdout and stderr together) for at most `seconds`: a daemon
+// that blocks where it must not fails the test instead of hanging it.
+Outcome RunFor(const std::vector<std::string>& argv, double seconds) {
+  TempDir dir;
+  const std::string out = dir.Join("out");
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return {-1, std::string("cannot run ") + argv[0] + ": " + std::strerror(rc)};
+  const int status = WaitOrKill(pid, seconds);
+  return {status, ReadFile(out)};
+}
+
+// A unix socket bound at `path` (the name stays after it is closed).
+bool BindSocket(const std::string& path) {
+  const core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  return fd.valid() && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -37,6 +80,39 @@ TEST_F(DaemonTest, LookupOfANameOver255BytesIsEnametoolong) {
   errno = 0;
   EXPECT_EQ(::stat(m->Path(std::string(255, 'a')).c_str(), &st), -1);
   EXPECT_EQ(errno, ENOENT);  // at the limit: just not there
+}
+
+// A FIFO without a writer would block an open() for good: each of these is
+// refused by its type before anything is opened, by npzfs (exit 2) and by
+// npzinfo (exit 1), with one line naming the path as given.
+TEST_F(DaemonTest, ArchivesMustBeRegularFiles) {
+  TempDir dir;
+  const std::string mnt = dir.Join("mnt");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  ASSERT_EQ(::mkfifo(dir.Join("fifo").c_str(), 0600), 0);
+  ASSERT_TRUE(BindSocket(dir.Join("sock"))) << std::strerror(errno);
+  ASSERT_EQ(::mkdir(dir.Join("dir").c_str(), 0755), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.Join("fifo"), "a FIFO"},
+      {dir.Join("sock"), "a socket"},
+      {"/dev/null", "a character device"},
+      {dir.Join("dir"), "a directory"}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& [target, type] = cases[i];
+    const std::string link = dir.Join("link" + std::to_string(i) + ".npz");
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    for (const std::string& path : {target, link}) {
+      SCOPED_TRACE(path);
+      const std::string why = path + ": not a regular file (" + type + ")\n";
+      const Outcome mount = RunFor({NpzfsBinary(), path, mnt}, 10);
+      EXPECT_EQ(mount.status, 2);
+      EXPECT_EQ(mount.output, "npzfs: " + why);
+      EXPECT_FALSE(IsMountpoint(mnt));
+      const Outcome info = RunFor({NPZINFO_BIN, path}, 10);
+      EXPECT_EQ(info.status, 1);
+      EXPECT_EQ(info.output, "npzinfo: " + why);
+    }
+  }
 }
 
 }  // namespace

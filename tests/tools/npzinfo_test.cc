@@ -124,7 +124,7 @@ TEST(NpzinfoTest, UnreadableArchivesGiveOneLineAndExitOne) {
                                          ": No such file or directory\n"},
            {dir.Join("text.npz"), "npzinfo: " + dir.Join("text.npz") +
                                       ": not a zip archive (no end of central directory record)\n"},
-           {dir.path(), "npzinfo: " + dir.path() + ": Is a directory\n"},
+           {dir.path(), "npzinfo: " + dir.path() + ": not a regular file (a directory)\n"},
        }) {
     const Output o = Npzinfo({c.path});
     EXPECT_EQ(o.status, 1);

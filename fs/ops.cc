@@ -63,6 +63,7 @@ struct stat StatOf(const Filesystem& fs, const Node& n) {
   st.st_blksize = kBlockSize;
   st.st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
   st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = n.mtime;
+  st.st_atim.tv_nsec = st.st_mtim.tv_nsec = st.st_ctim.tv_nsec = n.mtime_nsec;
   return st;
 }
 

@@ -18,6 +18,7 @@
 
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
+#include "tests/support/zip_patch.h"
 
 namespace npzfs::testing {
 namespace {
@@ -113,6 +114,22 @@ TEST_F(DaemonTest, ArchivesMustBeRegularFiles) {
       EXPECT_EQ(info.output, "npzinfo: " + why);
     }
   }
+}
+
+// stat(1) shows what the kernel got: NTFS times to the 100 ns, the
+// extended timestamp to the second.
+TEST_F(DaemonTest, NtfsTimesAreTheMtimeToTheNanosecond) {
+  TempDir dir;
+  const std::string archive = dir.Join("t.zip");
+  const uint64_t t = FileTime(1614834367, 1234567);
+  WriteZipWithExtras(archive, {{"ntfs.bin", ExtendedTimestampExtra(1000) + NtfsTimesExtra(t, 0, 0)},
+                               {"ut.bin", ExtendedTimestampExtra(1000)}});
+  auto m = MountedNpz::Start(archive);
+  ASSERT_TRUE(m);
+  std::string out;
+  ASSERT_EQ(RunCommand({"stat", "-c", "%.9Y", m->Path("ntfs.bin"), m->Path("ut.bin")}, &out), 0)
+      << out;
+  EXPECT_EQ(out, "1614834367.123456700\n1000.000000000\n");
 }
 
 }  // namespace

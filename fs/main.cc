@@ -139,6 +139,7 @@ int Main(int argc, char** argv) {
   if (!mountpoint) return Fail(kExitMountpoint, mountpoint.error().message);
 
   (*mounted)->fs->mountpoint = *mountpoint;
+  fs::AddFsname(o, (*mounted)->fs->archive_path, &args);
   auto session = fs::Session::Create(&args, fs::Operations(), (*mounted)->fs.get());
   if (!session) return Fail(kExitUsage, session.error().message);
   if (auto r = (*session)->Mount(*mountpoint); !r) return Fail(kExitMount, r.error().message);

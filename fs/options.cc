@@ -215,16 +215,20 @@ core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_arg
   // to every write.
   fuse_opt_add_arg(session_args, "-oro,default_permissions");
   if (!raw.has_subtype) fuse_opt_add_arg(session_args, "-osubtype=npzfs");
-  if (!raw.has_fsname) {
-    // fsname is what /proc/mounts shows as the source; commas would split it.
-    std::string fsname = "-ofsname=";
-    for (char c : o.archive) {
-      if (c == ',' || c == '\\') fsname += '\\';
-      fsname += c;
-    }
-    fuse_opt_add_arg(session_args, fsname.c_str());
-  }
+  o.fsname_given = raw.has_fsname != 0;
   return o;
+}
+
+void AddFsname(const Options& options, const std::string& archive, fuse_args* session_args) {
+  if (options.fsname_given) return;
+  // libfuse's option parser splits at commas and takes a backslash as an
+  // escape: both are escaped, so that the mount table shows the path whole.
+  std::string fsname = "-ofsname=";
+  for (char c : archive) {
+    if (c == ',' || c == '\\') fsname += '\\';
+    fsname += c;
+  }
+  fuse_opt_add_arg(session_args, fsname.c_str());
 }
 
 std::string UsageText(const char* program) {

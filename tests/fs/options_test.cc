@@ -55,9 +55,36 @@ TEST(OptionsTest, ParsesNpzfsOwnOptionsAndKeepsTheRestForLibfuse) {
   EXPECT_NE(joined.find("allow_other"), std::string::npos) << joined;
   EXPECT_NE(joined.find("-oro,default_permissions"), std::string::npos) << joined;
   EXPECT_NE(joined.find("-osubtype=npzfs"), std::string::npos) << joined;
-  EXPECT_NE(joined.find("-ofsname=a.npz"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("fsname"), std::string::npos) << joined;  // AddFsname's
   EXPECT_EQ(joined.find("cache_size"), std::string::npos) << joined;
   EXPECT_EQ(joined.find("uid="), std::string::npos) << joined;
+}
+
+// The session's arguments after AddFsname(archive).
+std::vector<std::string> WithFsname(const std::vector<std::string>& argv_in,
+                                    const std::string& archive) {
+  std::vector<std::string> argv(argv_in.size() + 1, "npzfs");
+  std::copy(argv_in.begin(), argv_in.end(), argv.begin() + 1);
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args;
+  auto o = ParseOptions(static_cast<int>(cargv.size()), cargv.data(), &args);
+  if (o) AddFsname(*o, archive, &args);
+  std::vector<std::string> out(args.argv, args.argv + args.argc);
+  fuse_opt_free_args(&args);
+  return out;
+}
+
+TEST(OptionsTest, FsnameIsTheArchivePathEscapedForLibfuse) {
+  auto args = WithFsname({"a.npz", "mnt"}, "/data/a,b\\c.npz");
+  EXPECT_EQ(std::count(args.begin(), args.end(), "-ofsname=/data/a\\,b\\\\c.npz"), 1)
+      << ::testing::PrintToString(args);
+  // One given on the command line is kept, and no second one added.
+  args = WithFsname({"-o", "fsname=mine", "a.npz", "mnt"}, "/data/a.npz");
+  std::string joined;
+  for (const auto& a : args) joined += a + " ";
+  EXPECT_NE(joined.find("fsname=mine"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("/data/a.npz"), std::string::npos) << joined;
 }
 
 TEST(OptionsTest, NorawAndDefaults) {

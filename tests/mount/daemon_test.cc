@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -130,6 +132,30 @@ TEST_F(DaemonTest, NtfsTimesAreTheMtimeToTheNanosecond) {
   ASSERT_EQ(RunCommand({"stat", "-c", "%.9Y", m->Path("ntfs.bin"), m->Path("ut.bin")}, &out), 0)
       << out;
   EXPECT_EQ(out, "1614834367.123456700\n1000.000000000\n");
+}
+
+// The mount table names the archive by its absolute path, symlinks
+// resolved, whatever path was given; a comma in it survives libfuse's
+// option parser.
+TEST_F(DaemonTest, MountTableShowsTheArchivesRealPathAndType) {
+  namespace fsys = std::filesystem;
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("real").c_str(), 0755), 0);
+  const std::string real = dir.Join("real/a,b.npz");
+  fsys::copy_file(StandardArchive("stored"), real);
+  ASSERT_EQ(::symlink("real/a,b.npz", dir.Join("link.npz").c_str()), 0);
+  const std::string relative = fsys::relative(dir.Join("link.npz"), fsys::current_path());
+  ASSERT_EQ(relative.front(), '.') << relative;
+  auto m = MountedNpz::Start(relative);
+  ASSERT_TRUE(m);
+  std::string out;
+  ASSERT_EQ(RunCommand({"findmnt", "-n", "-o", "SOURCE,FSTYPE", m->path()}, &out), 0) << out;
+  std::istringstream fields(out);
+  std::string source, type, rest;
+  fields >> source >> type >> rest;
+  EXPECT_EQ(source, fsys::canonical(real).string()) << out;
+  EXPECT_EQ(type, "fuse.npzfs") << out;
+  EXPECT_EQ(rest, "") << out;
 }
 
 }  // namespace

@@ -143,6 +143,7 @@ int Main(int argc, char** argv) {
   auto session = fs::Session::Create(&args, fs::Operations(), (*mounted)->fs.get());
   if (!session) return Fail(kExitUsage, session.error().message);
   if (auto r = (*session)->Mount(*mountpoint); !r) return Fail(kExitMount, r.error().message);
+  (*mounted)->fs->device = (*session)->device();
   // Returns in the parent only once the mount is live, so that
   // `npzfs a.npz m && ls m` always works.
   fuse_daemonize(o.foreground ? 1 : 0);

@@ -146,7 +146,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return (void)fuse_reply_err(req, ToErrno(r.error()));
       }
     }
-    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, kReadaheadKib); });
+    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, fs.device, kReadaheadKib); });
     fuse_reply_open(req, fi);
   });
 }

@@ -40,6 +40,7 @@ struct Filesystem {
   // Set once a member's read failure has been logged: one line per member.
   std::unique_ptr<std::atomic<bool>[]> read_error_logged;
   std::string mountpoint;  // absolute
+  dev_t device = 0;        // the mount's, for its readahead (Session::device)
   std::once_flag readahead_raised;
 };
 

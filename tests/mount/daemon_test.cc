@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -156,6 +157,24 @@ TEST_F(DaemonTest, MountTableShowsTheArchivesRealPathAndType) {
   EXPECT_EQ(source, fsys::canonical(real).string()) << out;
   EXPECT_EQ(type, "fuse.npzfs") << out;
   EXPECT_EQ(rest, "") << out;
+}
+
+// mountinfo escapes these four in mountpoints (\040 \011 \012 \134): the
+// daemon finds its mount's readahead by device number, not by name.
+TEST_F(DaemonTest, ReadaheadIsRaisedWhateverTheMountpointsName) {
+  TempDir dir;
+  const std::string mnt = dir.Join("a b\tc\nd\\e");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  auto m = MountedNpz::StartAt(StandardArchive("stored"), mnt);
+  ASSERT_TRUE(m);
+  // The kernel sets a mount's readahead from the INIT reply; npzfs raises
+  // it on the first open.
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt.c_str(), &st), 0);
+  const std::string bdi = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                          std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  EXPECT_EQ(ReadFile(bdi), "1024\n") << bdi;
 }
 
 }  // namespace

@@ -10,11 +10,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/unique_fd.h"
@@ -60,6 +66,39 @@ bool BindSocket(const std::string& path) {
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   return fd.valid() && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// Polls `done` every 10 ms for up to `seconds`.
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool Contains(const std::string& path, const std::string& text) {
+  return Exists(path) && ReadFile(path).find(text) != std::string::npos;
+}
+
+// The status flags (open(2) flags) of the daemon's descriptor for `path`,
+// from /proc/PID/fdinfo; -1 when it has none.
+long OpenFlagsOf(pid_t pid, const std::string& path) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  for (const auto& e : std::filesystem::directory_iterator(proc + "/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec) != path) continue;
+    const std::string info = ReadFile(proc + "/fdinfo/" + e.path().filename().string());
+    const size_t at = info.find("flags:");
+    if (at != std::string::npos) return std::stol(info.substr(at + 6), nullptr, 8);
+  }
+  return -1;
 }
 
 class DaemonTest : public ::testing::Test {
@@ -175,6 +214,127 @@ TEST_F(DaemonTest, ReadaheadIsRaisedWhateverTheMountpointsName) {
   const std::string bdi = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
   EXPECT_EQ(ReadFile(bdi), "1024\n") << bdi;
+}
+
+// A failed mount leaves no log file behind: it is opened only once the
+// archive and the mountpoint have been checked.
+TEST_F(DaemonTest, LogFileIsOpenedOnlyAfterTheArchiveAndMountpointAreChecked) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  ASSERT_EQ(::mkdir(dir.Join("mnt").c_str(), 0755), 0);
+  Outcome o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, dir.Join("missing.npz"),
+                      dir.Join("mnt")},
+                     10);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_FALSE(Exists(log));
+  o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), dir.Join("nomnt")},
+             10);
+  EXPECT_EQ(o.status, 3) << o.output;
+  EXPECT_FALSE(Exists(log));
+}
+
+// Nothing is followed, created or opened that should not be: a FIFO or a
+// device is never opened (so nothing blocks), no directory is made, and
+// the refusal is one line and exit status 1, with nothing mounted.
+TEST_F(DaemonTest, UnsafeLogFilesAreRefusedBeforeMounting) {
+  TempDir dir;
+  const std::string mnt = dir.Join("mnt");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  WriteFile(dir.Join("real.log"), "");
+  ASSERT_EQ(::symlink("real.log", dir.Join("link").c_str()), 0);
+  ASSERT_EQ(::symlink("nowhere", dir.Join("dangling").c_str()), 0);
+  ASSERT_EQ(::mkfifo(dir.Join("fifo").c_str(), 0600), 0);
+  ASSERT_TRUE(BindSocket(dir.Join("sock")));
+  ASSERT_EQ(::mkdir(dir.Join("logdir").c_str(), 0755), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.Join("link"), "it is a symbolic link"},
+      {dir.Join("dangling"), "it is a symbolic link"},
+      {dir.Join("fifo"), "it is a FIFO"},
+      {dir.Join("sock"), "it is a socket"},
+      {"/dev/null", "it is a character device"},
+      {dir.Join("logdir"), "it is a directory"},
+      {dir.Join("no/such/dir/log"), "No such file or directory"}};
+  for (const auto& [log, why] : cases) {
+    SCOPED_TRACE(log);
+    const Outcome o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), mnt}, 10);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_EQ(o.output, "npzfs: cannot use '" + log + "' as log file: " + why + "\n");
+    if (IsMountpoint(mnt)) {
+      ADD_FAILURE() << "mounted";
+      RunCommand({"fusermount3", "-u", mnt});
+    }
+  }
+  EXPECT_EQ(ReadFile(dir.Join("real.log")), "");
+  EXPECT_FALSE(Exists(dir.Join("nowhere")));
+  EXPECT_FALSE(Exists(dir.Join("no")));
+}
+
+// umask= is about the mount's files; the log file is the daemon's own and
+// private. It is appended to, and not inherited by programs it would run.
+TEST_F(DaemonTest, NewLogFileIsPrivateAppendOnlyAndCloseOnExec) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(StandardArchive("stored"), {"-o", "umask=000,log_file=" + log});
+  ASSERT_TRUE(m);
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0600u);
+  EXPECT_TRUE(Contains(log, "info: " + StandardArchive("stored") + ": "));
+  const long flags = OpenFlagsOf(m->pid(), log);
+  ASSERT_NE(flags, -1);
+  EXPECT_EQ(flags & O_ACCMODE, O_WRONLY);
+  EXPECT_NE(flags & O_APPEND, 0);
+  EXPECT_NE(flags & O_CLOEXEC, 0);
+}
+
+// logrotate's way: move the file away, then `kill -HUP`. The mount stays;
+// the daemon makes a new file, and what it logs later goes there.
+TEST_F(DaemonTest, SighupReopensTheLogFileAndTheMountStays) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(StandardArchive("stored"), {"-o", "log_file=" + log});
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(WaitFor([&] { return Contains(log, " members, cache "); }, 10));
+  ASSERT_EQ(::rename(log.c_str(), dir.Join("npzfs.log.1").c_str()), 0);
+  ASSERT_EQ(::kill(m->pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return Contains(log, "reopened log file " + log); }, 10));
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0600u);
+  EXPECT_TRUE(IsMountpoint(m->path()));
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  EXPECT_EQ(m->Unmount(), 0);
+  EXPECT_TRUE(Contains(log, m->path() + ": unmounted"));
+  EXPECT_FALSE(Contains(dir.Join("npzfs.log.1"), "unmounted"));
+}
+
+TEST_F(DaemonTest, SighupWithoutALogFileIsIgnoredAndSigintStillUnmounts) {
+  auto m = MountedNpz::Start(StandardArchive("stored"));
+  ASSERT_TRUE(m);
+  ASSERT_EQ(::kill(m->pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return m->Log().find("no log_file= to reopen") != std::string::npos; },
+                      10))
+      << m->Log();
+  EXPECT_TRUE(IsMountpoint(m->path()));
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  EXPECT_EQ(m->Terminate(SIGINT), 0);
+}
+
+// The tree's warning names the member as the archive has it; the sinks
+// escape it, for the terminal and the file alike.
+TEST_F(DaemonTest, ArchiveTextIsEscapedInEveryLog) {
+  TempDir dir;
+  const std::string archive = dir.Join("evil.zip");
+  WriteZipWithExtras(archive, {{"evil\x1b[2J\x07/../x.bin", ""}, {"ok.bin", ""}});
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(archive, {"-o", "log_file=" + log});
+  ASSERT_TRUE(m);
+  const std::string shown = "evil\\x1b[2J\\x07/../x.bin: left out";
+  for (const std::string& text : {m->Log(), ReadFile(log)}) {
+    EXPECT_NE(text.find(shown), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  }
 }
 
 }  // namespace

@@ -92,10 +92,9 @@ core::Result<core::UniqueFd> OpenSafely(const std::string& path, const std::stri
   const bool existed = ::lstat(path.c_str(), &seen) == 0;
   if (!existed && errno != ENOENT) return core::Fail(CannotUse(shown, std::strerror(errno)));
   if (existed && !S_ISREG(seen.st_mode)) return core::Fail(CannotUse(shown, ItIs(seen.st_mode)));
-  core::UniqueFd fd(::open(path.c_str(),
-                           O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                               O_NOCTTY,
-                           0600));
+  core::UniqueFd fd(
+      ::open(path.c_str(),
+             O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600));
   if (!fd.valid()) {
     const int e = errno;
     return core::Fail(CannotUse(shown, e == ELOOP ? ItIs(S_IFLNK) : std::strerror(e)));

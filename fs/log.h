@@ -62,8 +62,7 @@ class HangupHandler {
   void Start();
 
  private:
-  HangupHandler(core::UniqueFd read_end, core::UniqueFd write_end,
-                const struct sigaction& previous)
+  HangupHandler(core::UniqueFd read_end, core::UniqueFd write_end, const struct sigaction& previous)
       : read_end_(std::move(read_end)), write_end_(std::move(write_end)), previous_(previous) {}
   void Serve();
 

@@ -56,7 +56,8 @@ TEST_F(LogTest, EverySinkGetsTheMessageEscaped) {
     spdlog::info("plain a\\b.npy");
   }
   const std::string shown = "evil\\x1b[2J\\nnpzfs: error: forged\\xff: left out";
-  EXPECT_EQ(ReadFile(dir.Join("stderr")), "npzfs: warning: " + shown + "\nnpzfs: info: plain a\\b.npy\n");
+  EXPECT_EQ(ReadFile(dir.Join("stderr")),
+            "npzfs: warning: " + shown + "\nnpzfs: info: plain a\\b.npy\n");
   const std::string file = ReadFile(dir.Join("log"));
   EXPECT_NE(file.find("warning: " + shown + "\n"), std::string::npos) << file;
   EXPECT_EQ(file.find('\x1b'), std::string::npos) << file;

@@ -122,8 +122,8 @@ TEST(OptionsTest, RejectsBadValuesWithOneLine) {
 // and is nobody's id.
 TEST(OptionsTest, UidAndGidTakeOnlyDecimalDigitsThatFit) {
   for (const char* name : {"uid", "gid"}) {
-    for (const char* bad : {"4294967296", "4294967295", "99999999999999999999999", "-1", "+1",
-                            " 1", "1 ", "0x10", "1e3", "12a", ""}) {
+    for (const char* bad : {"4294967296", "4294967295", "99999999999999999999999", "-1", "+1", " 1",
+                            "1 ", "0x10", "1e3", "12a", ""}) {
       Parsed p = Parse({"-o", std::string(name) + "=" + bad, "a", "m"});
       ASSERT_FALSE(p.options) << name << "=" << bad;
       EXPECT_EQ(p.error, std::string("bad value for ") + name + ": '" + bad + "'");

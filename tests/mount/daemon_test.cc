@@ -3,14 +3,13 @@
 // kernel's readahead and name limits.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,7 +23,6 @@
 #include <vector>
 
 #include "core/unique_fd.h"
-
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
@@ -222,9 +220,8 @@ TEST_F(DaemonTest, LogFileIsOpenedOnlyAfterTheArchiveAndMountpointAreChecked) {
   TempDir dir;
   const std::string log = dir.Join("npzfs.log");
   ASSERT_EQ(::mkdir(dir.Join("mnt").c_str(), 0755), 0);
-  Outcome o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, dir.Join("missing.npz"),
-                      dir.Join("mnt")},
-                     10);
+  Outcome o = RunFor(
+      {NpzfsBinary(), "-o", "log_file=" + log, dir.Join("missing.npz"), dir.Join("mnt")}, 10);
   EXPECT_EQ(o.status, 2) << o.output;
   EXPECT_FALSE(Exists(log));
   o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), dir.Join("nomnt")},
@@ -256,7 +253,8 @@ TEST_F(DaemonTest, UnsafeLogFilesAreRefusedBeforeMounting) {
       {dir.Join("no/such/dir/log"), "No such file or directory"}};
   for (const auto& [log, why] : cases) {
     SCOPED_TRACE(log);
-    const Outcome o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), mnt}, 10);
+    const Outcome o =
+        RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), mnt}, 10);
     EXPECT_EQ(o.status, 1);
     EXPECT_EQ(o.output, "npzfs: cannot use '" + log + "' as log file: " + why + "\n");
     if (IsMountpoint(mnt)) {
@@ -312,8 +310,8 @@ TEST_F(DaemonTest, SighupWithoutALogFileIsIgnoredAndSigintStillUnmounts) {
   auto m = MountedNpz::Start(StandardArchive("stored"));
   ASSERT_TRUE(m);
   ASSERT_EQ(::kill(m->pid(), SIGHUP), 0);
-  EXPECT_TRUE(WaitFor([&] { return m->Log().find("no log_file= to reopen") != std::string::npos; },
-                      10))
+  EXPECT_TRUE(
+      WaitFor([&] { return m->Log().find("no log_file= to reopen") != std::string::npos; }, 10))
       << m->Log();
   EXPECT_TRUE(IsMountpoint(m->path()));
   EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());

@@ -80,8 +80,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 }  // namespace
 
 std::string NtfsTimesExtra(uint64_t mtime, uint64_t atime, uint64_t ctime) {
-  return Le(0x000a, 2) + Le(32, 2) + Le(0, 4) + Le(1, 2) + Le(24, 2) + Le(mtime, 8) +
-         Le(atime, 8) + Le(ctime, 8);
+  return Le(0x000a, 2) + Le(32, 2) + Le(0, 4) + Le(1, 2) + Le(24, 2) + Le(mtime, 8) + Le(atime, 8) +
+         Le(ctime, 8);
 }
 
 std::string ExtendedTimestampExtra(uint32_t mtime) {

@@ -11,7 +11,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,10 +26,10 @@
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 
+extern char** environ;
+
 namespace npzfs::testing {
 namespace {
-
-extern "C" char** environ;
 
 struct Outcome {
   int status;  // -1: killed after the time was up (or died of a signal)
@@ -148,7 +147,10 @@ TEST_F(DaemonTest, ArchivesMustBeRegularFiles) {
       const Outcome mount = RunFor({NpzfsBinary(), path, mnt}, 10);
       EXPECT_EQ(mount.status, 2);
       EXPECT_EQ(mount.output, "npzfs: " + why);
-      EXPECT_FALSE(IsMountpoint(mnt));
+      if (IsMountpoint(mnt)) {
+        ADD_FAILURE() << "mounted";
+        RunCommand({"fusermount3", "-u", mnt});
+      }
       const Outcome info = RunFor({NPZINFO_BIN, path}, 10);
       EXPECT_EQ(info.status, 1);
       EXPECT_EQ(info.output, "npzinfo: " + why);

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/text.h"
+
 namespace npzfs::core {
 
 Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::byte> out) {
@@ -21,31 +23,64 @@ Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::
   return {};
 }
 
+namespace {
+
+Error OpenError(int e, const std::string& shown) {
+  if (e == ENOENT) return MakeError(Errc::kNotFound, shown + ": No such file or directory");
+  return IoError(e, shown);
+}
+
+Error NotRegular(const std::string& shown, mode_t mode) {
+  Error e = MakeError(Errc::kInvalidArgument,
+                      shown + ": not a regular file (" + std::string(FileTypeName(mode)) + ")");
+  if (S_ISDIR(mode)) e = Error{Errc::kIo, EISDIR, std::move(e.message)};
+  return e;
+}
+
+}  // namespace
+
+std::string_view FileTypeName(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return "a regular file";
+    case S_IFDIR:
+      return "a directory";
+    case S_IFLNK:
+      return "a symbolic link";
+    case S_IFIFO:
+      return "a FIFO";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    default:
+      return "a file of unknown type";
+  }
+}
+
 Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    int e = errno;
-    if (e == ENOENT) return Fail(MakeError(Errc::kNotFound, path + ": No such file or directory"));
-    return Fail(IoError(e, path));
-  }
+  const std::string shown = Quote(path, Quoting::kWhenNeeded);
+  // Look before opening: opening a FIFO waits for a writer, and opening a
+  // device can act on it (a tape rewinds, a terminal becomes ours).
+  struct stat seen;
+  if (::stat(path.c_str(), &seen) != 0) return Fail(OpenError(errno, shown));
+  if (!S_ISREG(seen.st_mode)) return Fail(NotRegular(shown, seen.st_mode));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid()) return Fail(OpenError(errno, shown));
+  // The name may have been pointed elsewhere between stat and open.
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Fail(IoError(errno, path + ": fstat"));
-  if (S_ISDIR(st.st_mode)) return Fail(IoError(EISDIR, path));
-  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-    return Fail(MakeError(Errc::kInvalidArgument, path + ": not a regular file"));
-  }
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (S_ISBLK(st.st_mode)) {
-    off_t end = ::lseek(fd.get(), 0, SEEK_END);
-    if (end < 0) return Fail(IoError(errno, path + ": lseek"));
-    size = static_cast<uint64_t>(end);
+  if (::fstat(fd.get(), &st) != 0) return Fail(IoError(errno, shown + ": fstat"));
+  if (!S_ISREG(st.st_mode)) return Fail(NotRegular(shown, st.st_mode));
+  if (st.st_dev != seen.st_dev || st.st_ino != seen.st_ino) {
+    return Fail(MakeError(Errc::kIo, shown + ": replaced by another file while being opened"));
   }
   return std::unique_ptr<FileSource>(
-      new FileSource(std::move(fd), size, st.st_mtim, S_ISREG(st.st_mode), path));
+      new FileSource(std::move(fd), static_cast<uint64_t>(st.st_size), st.st_mtim, path));
 }
 
 Result<void> FileSource::CheckUnchanged() const {
-  if (!regular_) return {};
   if (!changed_.load(std::memory_order_relaxed)) {
     struct stat st;
     if (::fstat(fd_.get(), &st) != 0) return Fail(IoError(errno, path_ + ": fstat"));

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -42,9 +43,14 @@ class ByteSource {
 // ReadAt that must fill `out`; a short read is kCorrupt ("unexpected end").
 Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::byte> out);
 
+// What kind of file `mode` (st_mode) is, for messages: "a regular file",
+// "a directory", "a symbolic link", "a FIFO", "a socket", "a character
+// device", "a block device".
+std::string_view FileTypeName(mode_t mode);
+
 // The archive file, opened read-only once and held for its lifetime.
 //
-// A regular file must not change while it is read: after every read the
+// The file must not change while it is read: after every read the
 // file's size and mtime are compared with those at Open(), and once they
 // differ (the file was truncated or written in place) every read fails with
 // kCorrupt, so that bytes of a changed file are never taken for the
@@ -52,7 +58,14 @@ Result<void> ReadExactly(const ByteSource& src, uint64_t offset, std::span<std::
 // the reads, as they were.
 class FileSource final : public ByteSource {
  public:
-  // Errors: kNotFound (ENOENT), kIo with the errno (EACCES, EISDIR, ...).
+  // Opens `path` (a symlink is followed) if it is a regular file: anything
+  // else is refused by its type before it is opened, so that a FIFO or a
+  // device is never opened at all. Messages name the path as given, quoted
+  // only when it needs to be (core::Quote, kWhenNeeded).
+  // Errors: kNotFound (ENOENT); kInvalidArgument, "PATH: not a regular
+  // file (a FIFO)" (FileTypeName); a directory the same text as kIo with
+  // EISDIR; kIo with the errno (EACCES, ...), also when the name was pointed
+  // at another file between the check and the open.
   static Result<std::unique_ptr<FileSource>> Open(const std::string& path);
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override;
@@ -64,13 +77,12 @@ class FileSource final : public ByteSource {
   Result<void> CheckUnchanged() const;
 
  private:
-  FileSource(UniqueFd fd, uint64_t size, timespec mtime, bool regular, std::string path)
-      : fd_(std::move(fd)), size_(size), mtime_(mtime), regular_(regular), path_(std::move(path)) {}
+  FileSource(UniqueFd fd, uint64_t size, timespec mtime, std::string path)
+      : fd_(std::move(fd)), size_(size), mtime_(mtime), path_(std::move(path)) {}
 
   UniqueFd fd_;
   uint64_t size_;
   timespec mtime_;
-  bool regular_;
   mutable std::atomic<bool> changed_{false};
   std::string path_;
 };

@@ -183,6 +183,10 @@ bool NeedsEscape(std::string_view text) {
   return false;
 }
 
+std::string EscapeMessage(std::string_view message) {
+  return NeedsEscape(message) ? Escape(message) : std::string(message);
+}
+
 std::string Quote(std::string_view text, Quoting quoting) {
   std::string escaped = EscapeWith(text, '\'');
   const bool plain = quoting == Quoting::kWhenNeeded && !text.empty() &&

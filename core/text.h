@@ -44,6 +44,12 @@ std::string Escape(std::string_view text);
 // Whether Escape() would change `text` (beyond doubling backslashes).
 bool NeedsEscape(std::string_view text);
 
+// A message npzfs composed (names in it already quoted), or text that is
+// already a Python repr, made safe to show: escaped as a whole only when
+// something in it still needs it, so that escapes made before are not
+// doubled. The net under every log line and table cell.
+std::string EscapeMessage(std::string_view message);
+
 // How Quote() shows where a string ends.
 enum class Quoting {
   kAlways,      // 'a.npy': member names in messages and logs

@@ -149,7 +149,8 @@ class Tree::Builder {
              uint32_t replaced = kNoMember) {
     Node& n = N(slot);
     n.name_off = static_cast<uint32_t>(tree_.names_.size());
-    n.name_len = static_cast<uint32_t>(name.size());
+    assert(name.size() <= UINT16_MAX);
+    n.name_len = static_cast<uint16_t>(name.size());
     assert(tree_.names_.size() + name.size() <= tree_.names_.capacity());
     tree_.names_.append(name);
     n.parent = parent;
@@ -182,6 +183,7 @@ class Tree::Builder {
     N(slot).kind = NodeKind::kDir;
     N(slot).member = member;
     N(slot).mtime = mtime;
+    N(slot).mtime_nsec = member == kNoMember ? 0 : index_.entries[member].mtime_nsec();
   }
 
   // The child of `parent` called `name`, or kNoMember.
@@ -339,6 +341,7 @@ class Tree::Builder {
     n.base = base;
     n.size = size;
     n.mtime = index_.entries[i].mtime();
+    n.mtime_nsec = index_.entries[i].mtime_nsec();
   }
 
   void AddRawView() {

@@ -37,17 +37,20 @@ inline constexpr uint32_t kNoMember = UINT32_MAX;
 
 struct Node {
   uint32_t name_off = 0;  // into the tree's name arena
-  uint32_t name_len = 0;
+  uint16_t name_len = 0;  // a component: at most 255 bytes
+  NodeKind kind = NodeKind::kNone;
   uint32_t parent = 0;          // node index; the root is its own parent
   uint32_t member = kNoMember;  // central directory index (files, explicit dirs)
   uint32_t first_child = 0;     // into the tree's child list (dirs)
   uint32_t child_count = 0;
   uint32_t nlink = 1;
-  NodeKind kind = NodeKind::kNone;
-  uint64_t base = 0;  // where the content starts inside the member
+  uint32_t mtime_nsec = 0;  // NTFS times have 100 ns steps
+  uint64_t base = 0;        // where the content starts inside the member
   uint64_t size = 0;
   int64_t mtime = 0;
 };
+// Two per member: the nanoseconds fit where the name length was wider.
+static_assert(sizeof(Node) == 56);
 
 struct TreeOptions {
   std::string raw_dir = "raw";  // -o raw_dir=

@@ -30,6 +30,9 @@ constexpr size_t kLocalHeaderSize = 30;
 // APPNOTE 4.5.3; Info-ZIP extrafld.txt.
 constexpr uint16_t kZip64ExtraId = 0x0001;
 constexpr uint16_t kExtTimestampId = 0x5455;
+constexpr uint16_t kNtfsExtraId = 0x000a;
+// FILETIME (100 ns units since 1601-01-01 UTC) of 1970-01-01.
+constexpr uint64_t kFileTimeOf1970 = 116444736000000000;
 
 constexpr uint16_t kFlagEncrypted = 1u << 0;
 constexpr uint16_t kFlagDataDescriptor = 1u << 3;
@@ -159,8 +162,31 @@ void ForEachExtra(std::span<const std::byte> extra, Fn fn) {
   }
 }
 
+// The mtime of an NTFS extra field (APPNOTE 4.5.5: 4 reserved bytes, then
+// tag/size attributes; tag 1 holds mtime, atime, ctime as FILETIME). Times
+// before 1970 are ignored, as mount-zip ignores them.
+std::optional<timespec> NtfsMtime(std::span<const std::byte> d) {
+  size_t p = 4;
+  while (d.size() >= p + 4) {
+    const uint16_t tag = Le16(&d[p]);
+    const uint16_t len = Le16(&d[p + 2]);
+    p += 4;
+    if (d.size() - p < len) return std::nullopt;
+    if (tag == 1 && len >= 24) {
+      const uint64_t t = Le64(&d[p]);
+      if (t < kFileTimeOf1970) return std::nullopt;
+      const uint64_t since = t - kFileTimeOf1970;
+      return timespec{static_cast<time_t>(since / 10000000),
+                      static_cast<long>(since % 10000000) * 100};
+    }
+    p += len;
+  }
+  return std::nullopt;
+}
+
 // Applies the central zip64 extra (APPNOTE 4.5.3: only the fields whose
-// 32-bit value is 0xFFFFFFFF, in a fixed order) and the extended timestamp.
+// 32-bit value is 0xFFFFFFFF, in a fixed order), the extended timestamp and
+// NTFS times.
 void ApplyCentralExtras(std::span<const std::byte> extra, ZipEntry& e) {
   ForEachExtra(extra, [&e](uint16_t id, std::span<const std::byte> d) {
     if (id == kZip64ExtraId) {
@@ -179,6 +205,8 @@ void ApplyCentralExtras(std::span<const std::byte> extra, ZipEntry& e) {
       take(e.local_header_offset);
     } else if (id == kExtTimestampId && d.size() >= 5 && (std::to_integer<unsigned>(d[0]) & 1)) {
       e.unix_mtime = static_cast<int32_t>(Le32(&d[1]));
+    } else if (id == kNtfsExtraId) {
+      if (auto t = NtfsMtime(d)) e.ntfs_mtime = *t;
     }
   });
 }

@@ -13,6 +13,7 @@
 #define NPZFS_CORE_ZIP_INDEX_H_
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ struct ZipEntry {
   uint32_t crc32 = 0;
   int64_t dos_mtime = 0;              // DOS date and time read as local time
   std::optional<int64_t> unix_mtime;  // extended timestamp (0x5455), if any
+  // NTFS times (0x000a), if any and not before 1970: seconds since 1970 and
+  // nanoseconds (100 ns steps).
+  std::optional<timespec> ntfs_mtime;
   std::optional<uint32_t> unix_mode;  // st_mode bits, when made by Unix
   bool encrypted = false;
   bool data_descriptor = false;  // flag bit 3
@@ -71,7 +75,12 @@ struct ZipEntry {
   // fail with kCorrupt and this text.
   std::string local_error;
 
-  int64_t mtime() const { return unix_mtime.value_or(dos_mtime); }
+  // The member's time as mount-zip takes it: NTFS times over the extended
+  // timestamp over the DOS time.
+  int64_t mtime() const { return ntfs_mtime ? ntfs_mtime->tv_sec : unix_mtime.value_or(dos_mtime); }
+  uint32_t mtime_nsec() const {
+    return ntfs_mtime ? static_cast<uint32_t>(ntfs_mtime->tv_nsec) : 0;
+  }
 };
 
 struct ZipIndex {

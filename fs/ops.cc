@@ -64,6 +64,7 @@ struct stat StatOf(const Filesystem& fs, const Node& n) {
   st.st_blksize = kBlockSize;
   st.st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
   st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = n.mtime;
+  st.st_atim.tv_nsec = st.st_mtim.tv_nsec = st.st_ctim.tv_nsec = n.mtime_nsec;
   return st;
 }
 
@@ -88,11 +89,16 @@ const Node* NodeOr404(fuse_req_t req, fuse_ino_t ino) {
   return n;
 }
 
+// No name in the tree is longer (core::SafeMemberPath); the kernel passes
+// names up to 1024 bytes, and a longer one deserves the errno that says so.
+constexpr size_t kNameMax = 255;
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, "lookup", [&] {
     const Node* dir = NodeOr404(req, parent);
     if (dir == nullptr) return;
     if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+    if (std::strlen(name) > kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
     const Node* n = Fs(req).tree.Lookup(*dir, name);
     if (n == nullptr) return (void)fuse_reply_err(req, ENOENT);
     fuse_entry_param e = EntryOf(Fs(req), *n);
@@ -142,7 +148,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return (void)fuse_reply_err(req, ToErrno(r.error()));
       }
     }
-    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, kReadaheadKib); });
+    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, fs.device, kReadaheadKib); });
     fuse_reply_open(req, fi);
   });
 }

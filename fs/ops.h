@@ -43,6 +43,7 @@ struct Filesystem {
   // Set once a problem with a member's xattrs has been logged.
   std::unique_ptr<std::atomic<bool>[]> xattr_note_logged;
   std::string mountpoint;  // absolute
+  dev_t device = 0;        // the mount's, for its readahead (Session::device)
   std::once_flag readahead_raised;
 };
 

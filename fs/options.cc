@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string_view>
+
+#include "core/text.h"
 
 namespace npzfs::fs {
 namespace {
@@ -82,14 +85,31 @@ int OnArg(void* data, const char* arg, int key, fuse_args*) {
 
 core::Error Bad(const std::string& line) { return MakeError(Errc::kInvalidArgument, line); }
 
-core::Result<unsigned long> ParseNumber(const char* text, int base, const char* what) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long v = std::strtoul(text, &end, base);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-    return Fail(Bad(std::string("bad value for ") + what + ": '" + text + "'"));
+core::Error BadValue(const char* what, std::string_view text) {
+  return Bad(std::string("bad value for ") + what + ": " + core::Quote(text));
+}
+
+// Digits only, in `base` (8 or 10), up to `max`: strtoul would also take
+// spaces, a sign (and wrap "-1" round) and a 0x prefix.
+core::Result<uint64_t> ParseDigits(std::string_view text, unsigned base, uint64_t max,
+                                   const char* what) {
+  if (text.empty()) return Fail(BadValue(what, text));
+  uint64_t v = 0;
+  for (char c : text) {
+    const unsigned digit = static_cast<unsigned>(c - '0');
+    if (c < '0' || digit >= base || v > (max - digit) / base) return Fail(BadValue(what, text));
+    v = v * base + digit;
   }
   return v;
+}
+
+// A user or group id: (uid_t)-1 is no one's (chown(2) takes it as "leave
+// unchanged"), so the largest id is one less.
+template <class Id>
+core::Result<Id> ParseId(std::string_view text, const char* what) {
+  auto v = ParseDigits(text, 10, static_cast<Id>(-1) - 1u, what);
+  if (!v) return Fail(std::move(v).error());
+  return static_cast<Id>(*v);
 }
 
 core::Result<void> Apply(const RawOptions& raw, Options& o) {
@@ -108,18 +128,18 @@ core::Result<void> Apply(const RawOptions& raw, Options& o) {
   }
   o.tree.raw = raw.noraw == 0;
   if (raw.uid) {
-    auto v = ParseNumber(raw.uid, 10, "uid");
+    auto v = ParseId<uid_t>(raw.uid, "uid");
     if (!v) return Fail(std::move(v).error());
-    o.uid = static_cast<uid_t>(*v);
+    o.uid = *v;
   }
   if (raw.gid) {
-    auto v = ParseNumber(raw.gid, 10, "gid");
+    auto v = ParseId<gid_t>(raw.gid, "gid");
     if (!v) return Fail(std::move(v).error());
-    o.gid = static_cast<gid_t>(*v);
+    o.gid = *v;
   }
   if (raw.umask) {
-    auto v = ParseNumber(raw.umask, 8, "umask");
-    if (!v || *v > 0777) return Fail(Bad(std::string("bad value for umask: '") + raw.umask + "'"));
+    auto v = ParseDigits(raw.umask, 8, 0777, "umask");
+    if (!v) return Fail(std::move(v).error());
     o.umask = static_cast<mode_t>(*v);
   }
   if (raw.log_level) {
@@ -195,16 +215,20 @@ core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_arg
   // to every write.
   fuse_opt_add_arg(session_args, "-oro,default_permissions");
   if (!raw.has_subtype) fuse_opt_add_arg(session_args, "-osubtype=npzfs");
-  if (!raw.has_fsname) {
-    // fsname is what /proc/mounts shows as the source; commas would split it.
-    std::string fsname = "-ofsname=";
-    for (char c : o.archive) {
-      if (c == ',' || c == '\\') fsname += '\\';
-      fsname += c;
-    }
-    fuse_opt_add_arg(session_args, fsname.c_str());
-  }
+  o.fsname_given = raw.has_fsname != 0;
   return o;
+}
+
+void AddFsname(const Options& options, const std::string& archive, fuse_args* session_args) {
+  if (options.fsname_given) return;
+  // libfuse's option parser splits at commas and takes a backslash as an
+  // escape: both are escaped, so that the mount table shows the path whole.
+  std::string fsname = "-ofsname=";
+  for (char c : archive) {
+    if (c == ',' || c == '\\') fsname += '\\';
+    fsname += c;
+  }
+  fuse_opt_add_arg(session_args, fsname.c_str());
 }
 
 std::string UsageText(const char* program) {

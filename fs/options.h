@@ -26,6 +26,7 @@ struct Options {
   mode_t umask = 0;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_file;
+  bool fsname_given = false;  // -o fsname= on the command line
   // From libfuse's own command line parsing.
   bool foreground = false;
   bool debug = false;
@@ -37,10 +38,16 @@ struct Options {
 };
 
 // Parses argv. On success, `session_args` holds the arguments for
-// fuse_session_new (generic mount options, with ro, default_permissions,
-// fsname and subtype added); the caller frees it with fuse_opt_free_args.
+// fuse_session_new (generic mount options, with ro, default_permissions
+// and subtype=npzfs added, fsname added by AddFsname); the caller frees it
+// with fuse_opt_free_args.
 // Errors (kInvalidArgument) carry one line for the user.
 core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_args);
+
+// Adds fsname=`archive` (the mount table's source: the archive's absolute
+// path, once it is known to be one) to `session_args`, unless the command
+// line gave an fsname.
+void AddFsname(const Options& options, const std::string& archive, fuse_args* session_args);
 
 // "256M" -> 268435456. K, M, G, T suffixes (powers of 1024), optional B/iB.
 core::Result<uint64_t> ParseSize(const std::string& text);

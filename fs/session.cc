@@ -1,11 +1,38 @@
 #include "fs/session.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
-#include <sstream>
+
+#include "core/text.h"
 
 namespace npzfs::fs {
+
+namespace {
+
+// The device of the file system now mounted at `mountpoint`, or 0. The
+// session loop does not run yet, so nothing may ask the daemon: with
+// AT_STATX_DONT_SYNC the kernel answers from the inode it has (the root's
+// st_dev is the superblock's), and the path walk into a mount's root sends
+// no LOOKUP. Unlike a search of /proc/self/mountinfo by name, this works
+// for every mountpoint name (mountinfo escapes spaces, tabs, newlines and
+// backslashes).
+dev_t DeviceOf(const std::string& mountpoint) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, mountpoint.c_str(), AT_STATX_DONT_SYNC | AT_SYMLINK_NOFOLLOW, STATX_INO,
+              &sx) != 0) {
+    spdlog::debug("{}: statx: {}", core::Quote(mountpoint), std::strerror(errno));
+    return 0;
+  }
+  return makedev(sx.stx_dev_major, sx.stx_dev_minor);
+}
+
+}  // namespace
 
 core::Result<std::unique_ptr<Session>> Session::Create(fuse_args* args,
                                                        const fuse_lowlevel_ops& ops,
@@ -33,34 +60,16 @@ core::Result<void> Session::Mount(const std::string& mountpoint) {
     return core::Fail(core::MakeError(core::Errc::kIo, mountpoint + ": mount failed"));
   }
   mounted_ = true;
+  device_ = DeviceOf(mountpoint);
   return {};
 }
 
-namespace {
-
-// "major:minor" of the file system mounted at `mountpoint`, from
-// /proc/self/mountinfo (a stat() would ask the mount, which does not answer
-// yet).
-std::string DeviceOf(const std::string& mountpoint) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, device;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, where;
-    fields >> id >> parent >> dev >> root >> where;
-    if (where == mountpoint) device = dev;  // the last one is on top
-  }
-  return device;
-}
-
-}  // namespace
-
-void RaiseReadahead(const std::string& mountpoint, unsigned kib) {
-  const std::string device = DeviceOf(mountpoint);
-  const std::string path = "/sys/class/bdi/" + device + "/read_ahead_kb";
+void RaiseReadahead(const std::string& mountpoint, dev_t device, unsigned kib) {
+  const std::string path = "/sys/class/bdi/" + std::to_string(major(device)) + ":" +
+                           std::to_string(minor(device)) + "/read_ahead_kb";
   unsigned current = 0;
-  if (device.empty() || !(std::ifstream(path) >> current)) {
-    spdlog::debug("{}: no read_ahead_kb for this mount", mountpoint);
+  if (device == 0 || !(std::ifstream(path) >> current)) {
+    spdlog::debug("{}: no read_ahead_kb for this mount", core::Quote(mountpoint));
     return;
   }
   if (current >= kib) return;
@@ -68,7 +77,7 @@ void RaiseReadahead(const std::string& mountpoint, unsigned kib) {
   out << kib;
   out.flush();
   if (!out) {
-    spdlog::debug("{}: cannot raise {} to {} (not root?)", mountpoint, path, kib);
+    spdlog::debug("{}: cannot raise {} to {} (not root?)", core::Quote(mountpoint), path, kib);
   }
 }
 

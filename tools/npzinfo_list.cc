@@ -111,14 +111,14 @@ Cells RowCells(const Row& r) {
   const auto off = ArrayOffset(r);
   return {
       core::Quote(r.is_array ? core::NpzKey(e.name) : e.name, core::Quoting::kWhenNeeded),
-      r.header ? core::Escape(r.header->descr_repr) : "-",
-      r.header ? core::Escape(r.header->shape_repr) : "-",
+      r.header ? core::EscapeMessage(r.header->descr_repr) : "-",
+      r.header ? core::EscapeMessage(r.header->shape_repr) : "-",
       r.header ? (r.header->fortran_order ? "F" : "C") : "-",
       core::MethodName(e.method),
       std::to_string(e.size),
       std::to_string(e.compressed_size),
       off ? std::to_string(*off) : "-",
-      core::Escape(r.note),
+      core::EscapeMessage(r.note),
   };
 }
 
@@ -169,7 +169,7 @@ int List(const ListArgs& args) {
     // A script reading --json gets a document on stdout in every case;
     // people get the line on stderr.
     if (args.json) PrintJson({{"archive", args.archive}, {"error", archive.error().message}});
-    std::cerr << "npzinfo: " << core::Escape(archive.error().message) << '\n';
+    std::cerr << "npzinfo: " << core::EscapeMessage(archive.error().message) << '\n';
     return kExitArchive;
   }
   std::vector<Row> rows = Describe(**archive);

@@ -107,6 +107,56 @@ TEST(ZipIndexTest, SkipsAStubInFrontOfTheZip) {
   }
 }
 
+// 2021-03-04 05:06:07 UTC.
+constexpr int64_t kSomeTime = 1614834367;
+
+// As mount-zip: NTFS times (100 ns) are taken over the extended timestamp
+// (seconds), which is taken over the DOS time, whatever their order in the
+// central directory's extra field.
+TEST(ZipIndexTest, NtfsTimesGiveTheMtimeWithItsFraction) {
+  using testing::ExtendedTimestampExtra;
+  using testing::FileTime;
+  using testing::NtfsTimesExtra;
+  const uint64_t ntfs = FileTime(kSomeTime, 1234567);
+  const std::string ntfs_extra = NtfsTimesExtra(ntfs, FileTime(1), FileTime(2));
+  // Other attributes (tag 2 here) before tag 1 are stepped over.
+  std::string other_first = ntfs_extra;
+  other_first.insert(8, std::string("\x02\x00\x04\x00zzzz", 8));
+  other_first[2] = 40;  // the field's size
+  // Tag 1 claiming 24 bytes of which the field holds 16; tag 1 of 16 bytes.
+  std::string past_field = ntfs_extra.substr(0, 28);
+  past_field[2] = 24;
+  std::string short_attr = past_field;
+  short_attr[10] = 16;
+  testing::TempDir dir;
+  testing::WriteZipWithExtras(
+      dir.Join("t.zip"),
+      {{"ntfs", ntfs_extra},
+       {"ut_then_ntfs", ExtendedTimestampExtra(1000) + ntfs_extra},
+       {"ntfs_then_ut", ntfs_extra + ExtendedTimestampExtra(1000)},
+       {"other_tag_first", other_first},
+       {"ut", ExtendedTimestampExtra(1000)},
+       {"before_1970", NtfsTimesExtra(FileTime(-1), 0, 0) + ExtendedTimestampExtra(1000)},
+       {"past_field", past_field},
+       {"short_attr", short_attr},
+       {"none", ""}});
+  auto index = IndexOf(ReadFile(dir.Join("t.zip")));
+  ASSERT_TRUE(index) << index.error().message;
+  ASSERT_EQ(index->entries.size(), 9u);
+  for (const ZipEntry& e : index->entries) {
+    SCOPED_TRACE(e.name);
+    int64_t want = kSomeTime;
+    uint32_t want_nsec = 123456700;
+    if (e.name == "ut" || e.name == "before_1970") {
+      want = 1000, want_nsec = 0;
+    } else if (e.name == "past_field" || e.name == "short_attr" || e.name == "none") {
+      want = e.dos_mtime, want_nsec = 0;
+    }
+    EXPECT_EQ(e.mtime(), want);
+    EXPECT_EQ(e.mtime_nsec(), want_nsec);
+  }
+}
+
 TEST(ZipIndexTest, EmptyArchiveHasNoMembers) {
   auto index = IndexOf(ReadFile(StandardArchive("empty")));
   ASSERT_TRUE(index) << index.error().message;
@@ -133,6 +183,7 @@ TEST(ZipIndexTest, OpenReportsMissingAndUnreadableFiles) {
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error().code, Errc::kIo);
   EXPECT_EQ(dir.error().sys_errno, EISDIR);
+  EXPECT_EQ(dir.error().message, "/: not a regular file (a directory)");
 }
 
 // Cutting the archive anywhere loses its end record: refused, kCorrupt.

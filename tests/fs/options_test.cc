@@ -55,9 +55,36 @@ TEST(OptionsTest, ParsesNpzfsOwnOptionsAndKeepsTheRestForLibfuse) {
   EXPECT_NE(joined.find("allow_other"), std::string::npos) << joined;
   EXPECT_NE(joined.find("-oro,default_permissions"), std::string::npos) << joined;
   EXPECT_NE(joined.find("-osubtype=npzfs"), std::string::npos) << joined;
-  EXPECT_NE(joined.find("-ofsname=a.npz"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("fsname"), std::string::npos) << joined;  // AddFsname's
   EXPECT_EQ(joined.find("cache_size"), std::string::npos) << joined;
   EXPECT_EQ(joined.find("uid="), std::string::npos) << joined;
+}
+
+// The session's arguments after AddFsname(archive).
+std::vector<std::string> WithFsname(const std::vector<std::string>& argv_in,
+                                    const std::string& archive) {
+  std::vector<std::string> argv(argv_in.size() + 1, "npzfs");
+  std::copy(argv_in.begin(), argv_in.end(), argv.begin() + 1);
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args;
+  auto o = ParseOptions(static_cast<int>(cargv.size()), cargv.data(), &args);
+  if (o) AddFsname(*o, archive, &args);
+  std::vector<std::string> out(args.argv, args.argv + args.argc);
+  fuse_opt_free_args(&args);
+  return out;
+}
+
+TEST(OptionsTest, FsnameIsTheArchivePathEscapedForLibfuse) {
+  auto args = WithFsname({"a.npz", "mnt"}, "/data/a,b\\c.npz");
+  EXPECT_EQ(std::count(args.begin(), args.end(), "-ofsname=/data/a\\,b\\\\c.npz"), 1)
+      << ::testing::PrintToString(args);
+  // One given on the command line is kept, and no second one added.
+  args = WithFsname({"-o", "fsname=mine", "a.npz", "mnt"}, "/data/a.npz");
+  std::string joined;
+  for (const auto& a : args) joined += a + " ";
+  EXPECT_NE(joined.find("fsname=mine"), std::string::npos) << joined;
+  EXPECT_EQ(joined.find("/data/a.npz"), std::string::npos) << joined;
 }
 
 TEST(OptionsTest, NorawAndDefaults) {
@@ -88,6 +115,41 @@ TEST(OptionsTest, RejectsBadValuesWithOneLine) {
     Parsed p = Parse(c.argv);
     ASSERT_FALSE(p.options) << c.message;
     EXPECT_EQ(p.error, c.message);
+  }
+}
+
+// uid_t and gid_t are 32 bits here; (uid_t)-1 means "no change" to chown
+// and is nobody's id.
+TEST(OptionsTest, UidAndGidTakeOnlyDecimalDigitsThatFit) {
+  for (const char* name : {"uid", "gid"}) {
+    for (const char* bad : {"4294967296", "4294967295", "99999999999999999999999", "-1", "+1", " 1",
+                            "1 ", "0x10", "1e3", "12a", ""}) {
+      Parsed p = Parse({"-o", std::string(name) + "=" + bad, "a", "m"});
+      ASSERT_FALSE(p.options) << name << "=" << bad;
+      EXPECT_EQ(p.error, std::string("bad value for ") + name + ": '" + bad + "'");
+    }
+  }
+  Parsed p = Parse({"-o", "uid=4294967294,gid=007", "a", "m"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->uid, 4294967294u);
+  EXPECT_EQ(p.options->gid, 7u);
+  p = Parse({"-o", "uid=0,gid=0", "a", "m"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->uid, 0u);
+  EXPECT_EQ(p.options->gid, 0u);
+}
+
+TEST(OptionsTest, UmaskTakesOnlyOctalDigitsUpTo0777) {
+  for (const char* bad : {"8", "0778", "1000", "07777", "-0", "+7", " 7", "7 ", "0x7", "0o7", ""}) {
+    Parsed p = Parse({"-o", std::string("umask=") + bad, "a", "m"});
+    ASSERT_FALSE(p.options) << bad;
+    EXPECT_EQ(p.error, std::string("bad value for umask: '") + bad + "'");
+  }
+  for (const auto& [text, value] : std::vector<std::pair<std::string, mode_t>>{
+           {"0", 0}, {"777", 0777}, {"0777", 0777}, {"022", 022}, {"00007", 07}}) {
+    Parsed p = Parse({"-o", "umask=" + text, "a", "m"});
+    ASSERT_TRUE(p.options) << text << ": " << p.error;
+    EXPECT_EQ(p.options->umask, value) << text;
   }
 }
 

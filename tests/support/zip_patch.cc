@@ -1,5 +1,9 @@
 #include "tests/support/zip_patch.h"
 
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
 namespace npzfs::testing {
 
 uint32_t GetLe(std::string_view zip, size_t at, int width) {
@@ -42,6 +46,54 @@ void PatchBoth(std::string& zip, std::string_view name, size_t local_field, size
   const size_t l = LocalHeader(zip, name);
   PutLe(zip, l + local_field, width, value);
   PutLe(zip, c + central_field, width, value);
+}
+
+namespace {
+
+std::string Le(uint64_t value, int width) {
+  std::string out(static_cast<size_t>(width), '\0');
+  PutLe(out, 0, width, value);
+  return out;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+// ZipInfo.extra goes into the local header and the central record as is.
+constexpr const char* kWriteZip = R"(
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for arg in sys.argv[2:]:
+        name, extra = arg.split("=")
+        info = zipfile.ZipInfo(name, (1999, 12, 31, 23, 59, 58))
+        info.extra = bytes.fromhex(extra)
+        z.writestr(info, b"x")
+)";
+
+}  // namespace
+
+std::string NtfsTimesExtra(uint64_t mtime, uint64_t atime, uint64_t ctime) {
+  return Le(0x000a, 2) + Le(32, 2) + Le(0, 4) + Le(1, 2) + Le(24, 2) + Le(mtime, 8) + Le(atime, 8) +
+         Le(ctime, 8);
+}
+
+std::string ExtendedTimestampExtra(uint32_t mtime) {
+  return Le(0x5455, 2) + Le(5, 2) + Le(1, 1) + Le(mtime, 4);
+}
+
+void WriteZipWithExtras(const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& members) {
+  std::vector<std::string> argv = {NPZFS_PYTHON, "-c", kWriteZip, path};
+  for (const auto& [name, extra] : members) argv.push_back(name + "=" + Hex(extra));
+  std::string out;
+  if (RunCommand(argv, &out) != 0) ADD_FAILURE() << "cannot write " << path << ":\n" << out;
 }
 
 }  // namespace npzfs::testing

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace npzfs::testing {
 
@@ -28,6 +30,24 @@ size_t DataStart(std::string_view zip, std::string_view name);
 // Sets a field in both headers of `name`: width 2 or 4 bytes.
 void PatchBoth(std::string& zip, std::string_view name, size_t local_field, size_t central_field,
                int width, uint64_t value);
+
+// Extra fields (APPNOTE 4.5.5; Info-ZIP extrafld.txt), as bytes: NTFS times
+// (0x000a: 4 reserved bytes, then attribute tag 1, size 24, holding mtime,
+// atime and ctime as FILETIME, 100 ns units since 1601-01-01 UTC) and the
+// extended timestamp (0x5455, mtime only).
+std::string NtfsTimesExtra(uint64_t mtime, uint64_t atime, uint64_t ctime);
+std::string ExtendedTimestampExtra(uint32_t mtime);
+
+// The FILETIME of `unix_seconds` + `ticks` 100 ns units.
+inline uint64_t FileTime(int64_t unix_seconds, uint32_t ticks = 0) {
+  return static_cast<uint64_t>(unix_seconds + 11644473600) * 10000000 + ticks;
+}
+
+// Writes a zip at `path` with Python's zipfile: one stored member of one
+// byte per (name, extra), the extra bytes in both headers, DOS time
+// 1999-12-31 23:59:58. Fails the current test (ADD_FAILURE) on error.
+void WriteZipWithExtras(const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& members);
 
 }  // namespace npzfs::testing
 

@@ -174,7 +174,7 @@ TEST(NpzinfoTest, UnreadableArchivesGiveOneLineAndExitOne) {
             "npzinfo: " + dir.Join("missing.npz") + ": No such file or directory\n"},
            {dir.Join("text.npz"), "npzinfo: " + dir.Join("text.npz") +
                                       ": not a zip archive (no end of central directory record)\n"},
-           {dir.path(), "npzinfo: " + dir.path() + ": Is a directory\n"},
+           {dir.path(), "npzinfo: " + dir.path() + ": not a regular file (a directory)\n"},
        }) {
     const Output o = Npzinfo({c.path});
     EXPECT_EQ(o.status, 1);
@@ -193,7 +193,7 @@ TEST(NpzinfoTest, JsonFailureIsOneObjectOnStdoutAndTheLineOnStderr) {
            {dir.Join("missing.npz"), dir.Join("missing.npz") + ": No such file or directory"},
            {dir.Join("text.npz"),
             dir.Join("text.npz") + ": not a zip archive (no end of central directory record)"},
-           {dir.path(), dir.path() + ": Is a directory"},
+           {dir.path(), dir.path() + ": not a regular file (a directory)"},
        }) {
     SCOPED_TRACE(c.path);
     const Output out = NpzinfoStream({c.path, "--json"}, 1);
@@ -206,14 +206,13 @@ TEST(NpzinfoTest, JsonFailureIsOneObjectOnStdoutAndTheLineOnStderr) {
     EXPECT_EQ(err.status, 1);
     EXPECT_EQ(err.text, "npzinfo: " + c.error + "\n");
   }
-  // A path is the user's, but what could act on a terminal is escaped on
-  // stderr all the same; JSON has it exactly.
+  // A path is the user's, but what could act on a terminal is quoted and
+  // escaped in the message, and the message is exact in JSON.
   const std::string odd = dir.Join("odd\x1b[2J\nname.npz");
+  const std::string said = "'" + dir.Join("odd\\x1b[2J\\nname.npz") + "': No such file or directory";
   const Output out = NpzinfoStream({odd, "--json"}, 1);
-  EXPECT_EQ(nlohmann::json::parse(out.text),
-            nlohmann::json({{"archive", odd}, {"error", odd + ": No such file or directory"}}));
-  EXPECT_EQ(NpzinfoStream({odd, "--json"}, 2).text,
-            "npzinfo: " + dir.Join("odd\\x1b[2J\\nname.npz") + ": No such file or directory\n");
+  EXPECT_EQ(nlohmann::json::parse(out.text), nlohmann::json({{"archive", odd}, {"error", said}}));
+  EXPECT_EQ(NpzinfoStream({odd, "--json"}, 2).text, "npzinfo: " + said + "\n");
 }
 
 // Names that would act on a terminal (colour, bell, carriage return, a

@@ -1,0 +1,341 @@
+// The daemon's conventions, on real mounts and with the real tools: what it
+// refuses before mounting, its log file and signals, the mount table, the
+// kernel's readahead and name limits.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/unique_fd.h"
+#include "tests/mount/mounted_npz.h"
+#include "tests/support/test_support.h"
+#include "tests/support/zip_patch.h"
+
+extern char** environ;
+
+namespace npzfs::testing {
+namespace {
+
+struct Outcome {
+  int status;  // -1: killed after the time was up (or died of a signal)
+  std::string output;
+};
+
+// Runs argv (stdout and stderr together) for at most `seconds`: a daemon
+// that blocks where it must not fails the test instead of hanging it.
+Outcome RunFor(const std::vector<std::string>& argv, double seconds) {
+  TempDir dir;
+  const std::string out = dir.Join("out");
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return {-1, std::string("cannot run ") + argv[0] + ": " + std::strerror(rc)};
+  const int status = WaitOrKill(pid, seconds);
+  return {status, ReadFile(out)};
+}
+
+// A unix socket bound at `path` (the name stays after it is closed).
+bool BindSocket(const std::string& path) {
+  const core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  return fd.valid() && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// Polls `done` every 10 ms for up to `seconds`.
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool Contains(const std::string& path, const std::string& text) {
+  return Exists(path) && ReadFile(path).find(text) != std::string::npos;
+}
+
+// The status flags (open(2) flags) of the daemon's descriptor for `path`,
+// from /proc/PID/fdinfo; -1 when it has none.
+long OpenFlagsOf(pid_t pid, const std::string& path) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  for (const auto& e : std::filesystem::directory_iterator(proc + "/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec) != path) continue;
+    const std::string info = ReadFile(proc + "/fdinfo/" + e.path().filename().string());
+    const size_t at = info.find("flags:");
+    if (at != std::string::npos) return std::stol(info.substr(at + 6), nullptr, 8);
+  }
+  return -1;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!CanMount()) GTEST_SKIP() << "no usable /dev/fuse or fusermount3 here";
+  }
+};
+
+// The kernel passes names up to 1024 bytes to FUSE; no name in the mount
+// is longer than 255 (statfs says so), and the answer says which limit.
+TEST_F(DaemonTest, LookupOfANameOver255BytesIsEnametoolong) {
+  auto m = MountedNpz::Start(StandardArchive("stored"));
+  ASSERT_TRUE(m);
+  struct stat st {};
+  errno = 0;
+  EXPECT_EQ(::stat(m->Path(std::string(256, 'a')).c_str(), &st), -1);
+  EXPECT_EQ(errno, ENAMETOOLONG);
+  errno = 0;
+  EXPECT_EQ(::stat(m->Path("group/" + std::string(1000, 'b')).c_str(), &st), -1);
+  EXPECT_EQ(errno, ENAMETOOLONG);
+  errno = 0;
+  EXPECT_EQ(::stat(m->Path(std::string(255, 'a')).c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOENT);  // at the limit: just not there
+}
+
+// A FIFO without a writer would block an open() for good: each of these is
+// refused by its type before anything is opened, by npzfs (exit 2) and by
+// npzinfo (exit 1), with one line naming the path as given.
+TEST_F(DaemonTest, ArchivesMustBeRegularFiles) {
+  TempDir dir;
+  const std::string mnt = dir.Join("mnt");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  ASSERT_EQ(::mkfifo(dir.Join("fifo").c_str(), 0600), 0);
+  ASSERT_TRUE(BindSocket(dir.Join("sock"))) << std::strerror(errno);
+  ASSERT_EQ(::mkdir(dir.Join("dir").c_str(), 0755), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.Join("fifo"), "a FIFO"},
+      {dir.Join("sock"), "a socket"},
+      {"/dev/null", "a character device"},
+      {dir.Join("dir"), "a directory"}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& [target, type] = cases[i];
+    const std::string link = dir.Join("link" + std::to_string(i) + ".npz");
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    for (const std::string& path : {target, link}) {
+      SCOPED_TRACE(path);
+      const std::string why = path + ": not a regular file (" + type + ")\n";
+      const Outcome mount = RunFor({NpzfsBinary(), path, mnt}, 10);
+      EXPECT_EQ(mount.status, 2);
+      EXPECT_EQ(mount.output, "npzfs: " + why);
+      if (IsMountpoint(mnt)) {
+        ADD_FAILURE() << "mounted";
+        RunCommand({"fusermount3", "-u", mnt});
+      }
+      const Outcome info = RunFor({NPZINFO_BIN, path}, 10);
+      EXPECT_EQ(info.status, 1);
+      EXPECT_EQ(info.output, "npzinfo: " + why);
+    }
+  }
+}
+
+// stat(1) shows what the kernel got: NTFS times to the 100 ns, the
+// extended timestamp to the second.
+TEST_F(DaemonTest, NtfsTimesAreTheMtimeToTheNanosecond) {
+  TempDir dir;
+  const std::string archive = dir.Join("t.zip");
+  const uint64_t t = FileTime(1614834367, 1234567);
+  WriteZipWithExtras(archive, {{"ntfs.bin", ExtendedTimestampExtra(1000) + NtfsTimesExtra(t, 0, 0)},
+                               {"ut.bin", ExtendedTimestampExtra(1000)}});
+  auto m = MountedNpz::Start(archive);
+  ASSERT_TRUE(m);
+  std::string out;
+  ASSERT_EQ(RunCommand({"stat", "-c", "%.9Y", m->Path("ntfs.bin"), m->Path("ut.bin")}, &out), 0)
+      << out;
+  EXPECT_EQ(out, "1614834367.123456700\n1000.000000000\n");
+}
+
+// The mount table names the archive by its absolute path, symlinks
+// resolved, whatever path was given; a comma in it survives libfuse's
+// option parser.
+TEST_F(DaemonTest, MountTableShowsTheArchivesRealPathAndType) {
+  namespace fsys = std::filesystem;
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("real").c_str(), 0755), 0);
+  const std::string real = dir.Join("real/a,b.npz");
+  fsys::copy_file(StandardArchive("stored"), real);
+  ASSERT_EQ(::symlink("real/a,b.npz", dir.Join("link.npz").c_str()), 0);
+  const std::string relative = fsys::relative(dir.Join("link.npz"), fsys::current_path());
+  ASSERT_EQ(relative.front(), '.') << relative;
+  auto m = MountedNpz::Start(relative);
+  ASSERT_TRUE(m);
+  std::string out;
+  ASSERT_EQ(RunCommand({"findmnt", "-n", "-o", "SOURCE,FSTYPE", m->path()}, &out), 0) << out;
+  std::istringstream fields(out);
+  std::string source, type, rest;
+  fields >> source >> type >> rest;
+  EXPECT_EQ(source, fsys::canonical(real).string()) << out;
+  EXPECT_EQ(type, "fuse.npzfs") << out;
+  EXPECT_EQ(rest, "") << out;
+}
+
+// mountinfo escapes these four in mountpoints (\040 \011 \012 \134): the
+// daemon finds its mount's readahead by device number, not by name.
+TEST_F(DaemonTest, ReadaheadIsRaisedWhateverTheMountpointsName) {
+  TempDir dir;
+  const std::string mnt = dir.Join("a b\tc\nd\\e");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  auto m = MountedNpz::StartAt(StandardArchive("stored"), mnt);
+  ASSERT_TRUE(m);
+  // The kernel sets a mount's readahead from the INIT reply; npzfs raises
+  // it on the first open.
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt.c_str(), &st), 0);
+  const std::string bdi = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                          std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  EXPECT_EQ(ReadFile(bdi), "1024\n") << bdi;
+}
+
+// A failed mount leaves no log file behind: it is opened only once the
+// archive and the mountpoint have been checked.
+TEST_F(DaemonTest, LogFileIsOpenedOnlyAfterTheArchiveAndMountpointAreChecked) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  ASSERT_EQ(::mkdir(dir.Join("mnt").c_str(), 0755), 0);
+  Outcome o = RunFor(
+      {NpzfsBinary(), "-o", "log_file=" + log, dir.Join("missing.npz"), dir.Join("mnt")}, 10);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_FALSE(Exists(log));
+  o = RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), dir.Join("nomnt")},
+             10);
+  EXPECT_EQ(o.status, 3) << o.output;
+  EXPECT_FALSE(Exists(log));
+}
+
+// Nothing is followed, created or opened that should not be: a FIFO or a
+// device is never opened (so nothing blocks), no directory is made, and
+// the refusal is one line and exit status 1, with nothing mounted.
+TEST_F(DaemonTest, UnsafeLogFilesAreRefusedBeforeMounting) {
+  TempDir dir;
+  const std::string mnt = dir.Join("mnt");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  WriteFile(dir.Join("real.log"), "");
+  ASSERT_EQ(::symlink("real.log", dir.Join("link").c_str()), 0);
+  ASSERT_EQ(::symlink("nowhere", dir.Join("dangling").c_str()), 0);
+  ASSERT_EQ(::mkfifo(dir.Join("fifo").c_str(), 0600), 0);
+  ASSERT_TRUE(BindSocket(dir.Join("sock")));
+  ASSERT_EQ(::mkdir(dir.Join("logdir").c_str(), 0755), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.Join("link"), "it is a symbolic link"},
+      {dir.Join("dangling"), "it is a symbolic link"},
+      {dir.Join("fifo"), "it is a FIFO"},
+      {dir.Join("sock"), "it is a socket"},
+      {"/dev/null", "it is a character device"},
+      {dir.Join("logdir"), "it is a directory"},
+      {dir.Join("no/such/dir/log"), "No such file or directory"}};
+  for (const auto& [log, why] : cases) {
+    SCOPED_TRACE(log);
+    const Outcome o =
+        RunFor({NpzfsBinary(), "-o", "log_file=" + log, StandardArchive("stored"), mnt}, 10);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_EQ(o.output, "npzfs: cannot use '" + log + "' as log file: " + why + "\n");
+    if (IsMountpoint(mnt)) {
+      ADD_FAILURE() << "mounted";
+      RunCommand({"fusermount3", "-u", mnt});
+    }
+  }
+  EXPECT_EQ(ReadFile(dir.Join("real.log")), "");
+  EXPECT_FALSE(Exists(dir.Join("nowhere")));
+  EXPECT_FALSE(Exists(dir.Join("no")));
+}
+
+// umask= is about the mount's files; the log file is the daemon's own and
+// private. It is appended to, and not inherited by programs it would run.
+TEST_F(DaemonTest, NewLogFileIsPrivateAppendOnlyAndCloseOnExec) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(StandardArchive("stored"), {"-o", "umask=000,log_file=" + log});
+  ASSERT_TRUE(m);
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0600u);
+  EXPECT_TRUE(Contains(log, "info: " + StandardArchive("stored") + ": "));
+  const long flags = OpenFlagsOf(m->pid(), log);
+  ASSERT_NE(flags, -1);
+  EXPECT_EQ(flags & O_ACCMODE, O_WRONLY);
+  EXPECT_NE(flags & O_APPEND, 0);
+  EXPECT_NE(flags & O_CLOEXEC, 0);
+}
+
+// logrotate's way: move the file away, then `kill -HUP`. The mount stays;
+// the daemon makes a new file, and what it logs later goes there.
+TEST_F(DaemonTest, SighupReopensTheLogFileAndTheMountStays) {
+  TempDir dir;
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(StandardArchive("stored"), {"-o", "log_file=" + log});
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(WaitFor([&] { return Contains(log, " members, cache "); }, 10));
+  ASSERT_EQ(::rename(log.c_str(), dir.Join("npzfs.log.1").c_str()), 0);
+  ASSERT_EQ(::kill(m->pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return Contains(log, "reopened log file " + log); }, 10));
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0600u);
+  EXPECT_TRUE(IsMountpoint(m->path()));
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  EXPECT_EQ(m->Unmount(), 0);
+  EXPECT_TRUE(Contains(log, m->path() + ": unmounted"));
+  EXPECT_FALSE(Contains(dir.Join("npzfs.log.1"), "unmounted"));
+}
+
+TEST_F(DaemonTest, SighupWithoutALogFileIsIgnoredAndSigintStillUnmounts) {
+  auto m = MountedNpz::Start(StandardArchive("stored"));
+  ASSERT_TRUE(m);
+  ASSERT_EQ(::kill(m->pid(), SIGHUP), 0);
+  EXPECT_TRUE(
+      WaitFor([&] { return m->Log().find("no log_file= to reopen") != std::string::npos; }, 10))
+      << m->Log();
+  EXPECT_TRUE(IsMountpoint(m->path()));
+  EXPECT_FALSE(ReadFile(m->Path("f8.npy")).empty());
+  EXPECT_EQ(m->Terminate(SIGINT), 0);
+}
+
+// The tree's warning names the member quoted and escaped, for the
+// terminal and the file alike.
+TEST_F(DaemonTest, ArchiveTextIsEscapedInEveryLog) {
+  TempDir dir;
+  const std::string archive = dir.Join("evil.zip");
+  WriteZipWithExtras(archive, {{"evil\x1b[2J\x07/../x.bin", ""}, {"ok.bin", ""}});
+  const std::string log = dir.Join("npzfs.log");
+  auto m = MountedNpz::Start(archive, {"-o", "log_file=" + log});
+  ASSERT_TRUE(m);
+  const std::string shown = "'evil\\x1b[2J\\x07/../x.bin': left out";
+  for (const std::string& text : {m->Log(), ReadFile(log)}) {
+    EXPECT_NE(text.find(shown), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  }
+}
+
+}  // namespace
+}  // namespace npzfs::testing

@@ -111,10 +111,14 @@ class Mount:
     def __enter__(self):
         t = time.perf_counter()
         if self.foreground:
-            self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            # The daemon's stderr goes to a file: a pipe nobody reads would
+            # stop a daemon that writes much.
+            self.err = open(os.path.join(self.dir, "stderr"), "w+b")
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=self.err)
             while not is_mounted(self.mnt):
                 if self.proc.poll() is not None:
-                    raise RuntimeError("%s failed: %s" % (self.argv[0], self.proc.stderr.read().decode()))
+                    self.err.seek(0)
+                    raise RuntimeError("%s failed: %s" % (self.argv[0], self.err.read()[-2000:].decode()))
                 time.sleep(0.001)
         else:
             r = subprocess.run(self.argv, capture_output=True)
@@ -140,6 +144,7 @@ class Mount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.err.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

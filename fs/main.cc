@@ -18,9 +18,10 @@
 #include <cstring>
 #include <memory>
 
-#include "core/archive.h"
-#include "core/content.h"
-#include "core/tree.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/view/tree.h"
 #include "fs/log.h"
 #include "fs/ops.h"
 #include "fs/options.h"
@@ -76,7 +77,7 @@ core::Result<std::unique_ptr<Mounted>> Prepare(const fs::Options& o) {
 
   const auto t1 = Clock::now();
   core::Notes notes;
-  m->arrays = m->archive->ScanArrays(notes);
+  m->arrays = core::ScanArrays(*m->archive, notes);
   const auto t2 = Clock::now();
   for (const auto& line : notes.Lines()) spdlog::info("{}", line);
   core::Notes warnings;

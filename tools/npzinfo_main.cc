@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
 
 namespace {
 
@@ -40,7 +41,7 @@ std::vector<Row> Describe(const Archive& archive) {
       row.note = "directory";
     } else if (!row.is_array) {
       row.note = "not an array";
-    } else if (auto h = archive.ReadNpyHeader(i)) {
+    } else if (auto h = npzfs::core::ReadNpyHeader(archive, i)) {
       row.header = std::move(*h);
     } else {
       row.note = h.error().message;

@@ -2,7 +2,7 @@
 #ifndef NPZFS_FS_ERRNO_MAP_H_
 #define NPZFS_FS_ERRNO_MAP_H_
 
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace npzfs::fs {
 

@@ -18,8 +18,8 @@
 #include <mutex>
 #include <string_view>
 
-#include "core/byte_source.h"
-#include "core/text.h"
+#include "core/source/byte_source.h"
+#include "core/base/text.h"
 
 namespace npzfs::fs {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "core/result.h"
-#include "core/unique_fd.h"
+#include "core/base/result.h"
+#include "core/base/unique_fd.h"
 
 namespace npzfs::fs {
 

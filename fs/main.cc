@@ -18,10 +18,11 @@
 #include <cstring>
 #include <memory>
 
-#include "core/archive.h"
-#include "core/content.h"
-#include "core/text.h"
-#include "core/tree.h"
+#include "core/archive/archive.h"
+#include "core/base/text.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/view/tree.h"
 #include "fs/log.h"
 #include "fs/ops.h"
 #include "fs/options.h"
@@ -83,7 +84,7 @@ void Build(const fs::Options& o, Mounted& m) {
   ::fstat(m.archive->source().fd(), &st);
   const auto t0 = std::chrono::steady_clock::now();
   core::Notes notes;
-  m.arrays = m.archive->ScanArrays(notes);
+  m.arrays = core::ScanArrays(*m.archive, notes);
   const double scan_ms = MsSince(t0);
   for (const auto& line : notes.Lines()) spdlog::info("{}", line);
   const auto t1 = std::chrono::steady_clock::now();

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <new>
 
-#include "core/text.h"
-#include "core/xattrs.h"
+#include "core/base/text.h"
+#include "core/view/xattrs.h"
 #include "fs/errno_map.h"
 #include "fs/session.h"
 
@@ -269,7 +269,7 @@ core::Xattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
   // attributes is logged once per member and mount.
   auto first_time = [&] { return !fs.xattr_note_logged[n.member].exchange(true); };
   if (with_npy && fs.arrays[n.member].header_ok) {
-    auto h = fs.archive.ReadNpyHeader(n.member);
+    auto h = ReadNpyHeader(fs.archive, n.member);
     if (h) {
       header = std::move(*h);
     } else if (first_time()) {

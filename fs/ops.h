@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
-#include "core/content.h"
-#include "core/tree.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/view/tree.h"
 
 namespace npzfs::fs {
 

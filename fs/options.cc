@@ -8,7 +8,7 @@
 #include <memory>
 #include <string_view>
 
-#include "core/text.h"
+#include "core/base/text.h"
 
 namespace npzfs::fs {
 namespace {

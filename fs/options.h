@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "core/content.h"
-#include "core/result.h"
-#include "core/tree.h"
+#include "core/read/content.h"
+#include "core/base/result.h"
+#include "core/view/tree.h"
 
 namespace npzfs::fs {
 

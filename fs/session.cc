@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/text.h"
+#include "core/base/text.h"
 
 namespace npzfs::fs {
 

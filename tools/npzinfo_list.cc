@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
-#include "core/text.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
+#include "core/base/text.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {
@@ -38,7 +39,7 @@ std::vector<Row> Describe(const Archive& archive) {
       row.note = "directory";
     } else if (!row.is_array) {
       row.note = "not an array";
-    } else if (auto h = archive.ReadNpyHeader(i)) {
+    } else if (auto h = core::ReadNpyHeader(archive, i)) {
       row.header = std::move(*h);
     } else {
       row.note = h.error().message;

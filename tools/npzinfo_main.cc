@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/text.h"
+#include "core/base/text.h"
 #include "tools/npzinfo.h"
 
 #ifndef NPZFS_VERSION

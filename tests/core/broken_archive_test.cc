@@ -24,9 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
-#include "core/content.h"
-#include "core/text.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/base/text.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::core {
@@ -212,7 +213,7 @@ void BrokenArchiveTest::CheckRead(const ZipEntry& e, const json& m, const ReadOu
 
 void BrokenArchiveTest::CheckNpy(const Archive& archive, size_t i, const json& m) {
   if (!m.contains("npy")) return;
-  auto h = archive.ReadNpyHeader(i);
+  auto h = ReadNpyHeader(archive, i);
   const std::string npy = m["npy"];
   if (npy == "ok") {
     ASSERT_TRUE(h) << h.error().message;

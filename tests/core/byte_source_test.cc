@@ -1,4 +1,4 @@
-#include "core/byte_source.h"
+#include "core/source/byte_source.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/chunk_cache.h"
+#include "core/read/chunk_cache.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/content.h"
+#include "core/read/content.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <random>
 #include <thread>
 
-#include "core/archive.h"
-#include "core/member_reader.h"
+#include "core/archive/archive.h"
+#include "core/archive/member_reader.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 

@@ -1,4 +1,4 @@
-#include "core/crc_intervals.h"
+#include "core/read/crc_intervals.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

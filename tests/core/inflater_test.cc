@@ -1,4 +1,4 @@
-#include "core/inflater.h"
+#include "core/codec/inflater.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -7,11 +7,11 @@
 #include <random>
 #include <tuple>
 
-#include "core/archive.h"
-#include "core/crc32.h"
+#include "core/archive/archive.h"
+#include "core/base/crc32.h"
 #include "tests/support/test_support.h"
 #if NPZFS_HAVE_ISAL
-#include "core/isal_inflater.h"
+#include "core/codec/isal_inflater.h"
 #endif
 
 namespace npzfs::core {

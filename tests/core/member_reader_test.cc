@@ -1,4 +1,4 @@
-#include "core/member_reader.h"
+#include "core/archive/member_reader.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -8,7 +8,8 @@
 #include <random>
 #include <set>
 
-#include "core/archive.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 
@@ -260,7 +261,7 @@ TEST(NpyHeaderOfMemberTest, EqualsNumpysViewOfEveryArray) {
     for (size_t i = 0; i < want.size(); ++i) {
       if (!want[i].contains("npy")) continue;
       SCOPED_TRACE(want[i]["name"].get<std::string>());
-      auto h = (*a)->ReadNpyHeader(i);
+      auto h = ReadNpyHeader(**a, i);
       ASSERT_TRUE(h) << h.error().message;
       const auto& npy = want[i]["npy"];
       EXPECT_EQ(h->descr_repr, npy["descr"]);
@@ -286,13 +287,13 @@ TEST(ScanArraysTest, AgreesWithEachMembersOwnHeader) {
   auto a = Archive::Open(dir.Join("scan_mix.npz"));
   ASSERT_TRUE(a) << a.error().message;
   Notes notes(SIZE_MAX);
-  const std::vector<ArrayInfo> arrays = (*a)->ScanArrays(notes);
+  const std::vector<ArrayInfo> arrays = ScanArrays(**a, notes);
   ASSERT_EQ(arrays.size(), 6000u);
   size_t not_mappable = 0;
   std::set<uint64_t> offsets;
   for (size_t i = 0; i < arrays.size(); ++i) {
     SCOPED_TRACE((*a)->entries()[i].name);
-    auto h = (*a)->ReadNpyHeader(i);
+    auto h = ReadNpyHeader(**a, i);
     ASSERT_EQ(arrays[i].header_ok, h.has_value());
     if (!h) {
       ++not_mappable;
@@ -323,7 +324,7 @@ TEST(NpyHeaderOfMemberTest, HeaderRunningPastTheMemberIsCorrupt) {
   testing::PatchBoth(bytes, "f8.npy", testing::kLocalCrc, testing::kCentralCrc, 4, crc);
   auto a = OpenBytes(bytes);
   ASSERT_TRUE(a);
-  auto h = a->ReadNpyHeader(IndexOf(*a, "f8.npy"));
+  auto h = ReadNpyHeader(*a, IndexOf(*a, "f8.npy"));
   ASSERT_FALSE(h);
   EXPECT_EQ(h.error().code, Errc::kCorrupt);
   EXPECT_NE(h.error().message.find("runs past the member's end"), std::string::npos)

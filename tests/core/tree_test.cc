@@ -1,4 +1,4 @@
-#include "core/tree.h"
+#include "core/view/tree.h"
 
 #include <gtest/gtest.h>
 

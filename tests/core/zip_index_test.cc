@@ -1,10 +1,11 @@
-#include "core/zip_index.h"
+#include "core/archive/zip_index.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "core/archive.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 
@@ -267,7 +268,7 @@ TEST(ZipIndexTest, MoreThan65535MembersUseZip64) {
   ASSERT_TRUE(archive) << archive.error().message;
   ASSERT_EQ((*archive)->entries().size(), 70000u);
   EXPECT_EQ((*archive)->entries()[69999].name, "m69999.npy");
-  auto h = (*archive)->ReadNpyHeader(69999);
+  auto h = ReadNpyHeader(**archive, 69999);
   ASSERT_TRUE(h) << h.error().message;
   auto reader = (*archive)->OpenReader(69999);
   ASSERT_TRUE(reader);

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::fs {

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "core/xattrs.h"
+#include "core/view/xattrs.h"
 #include "fs/errno_map.h"
 
 namespace npzfs::fs {

@@ -26,11 +26,12 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
-#include "core/byte_source.h"
-#include "core/content.h"
-#include "core/text.h"
-#include "core/tree.h"
+#include "core/archive/archive.h"
+#include "core/npy/header_scan.h"
+#include "core/source/byte_source.h"
+#include "core/read/content.h"
+#include "core/base/text.h"
+#include "core/view/tree.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace npzfs::core {
@@ -208,7 +209,7 @@ class MemberChecker {
 
   // ReadNpyHeader agrees with parsing the bytes read front to back.
   void CheckHeader(size_t i, const ZipEntry& e, const Seen& seen) {
-    auto h = archive_.ReadNpyHeader(i);
+    auto h = ReadNpyHeader(archive_, i);
     if (h) {
       FUZZ_CHECK(h->data_offset <= e.size && h->data_offset <= kMaxNpyHeaderBytes);
     } else {
@@ -327,7 +328,7 @@ class MountChecker {
 
   void Check() {
     Notes notes;
-    const std::vector<ArrayInfo> arrays = archive_.ScanArrays(notes);
+    const std::vector<ArrayInfo> arrays = ScanArrays(archive_, notes);
     FUZZ_CHECK(arrays.size() == archive_.entries().size());
     for (size_t i = 0; i < arrays.size(); ++i) CheckArray(i, arrays[i]);
     Notes warnings;
@@ -342,7 +343,7 @@ class MountChecker {
     FUZZ_CHECK(scanned || (!a.header_ok && !a.mappable));
     FUZZ_CHECK(a.header_ok || !a.mappable);
     if (!scanned) return;
-    auto h = archive_.ReadNpyHeader(i);
+    auto h = ReadNpyHeader(archive_, i);
     if (h) {
       FUZZ_CHECK(a.header_ok && a.data_offset == h->data_offset);
       const bool mappable = !h->has_object && *h->data_size <= e.size - h->data_offset;

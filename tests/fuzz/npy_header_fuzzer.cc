@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/npy_header.h"
-#include "core/text.h"
+#include "core/npy/npy_header.h"
+#include "core/base/text.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace npzfs::core {

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/byte_source.h"
-#include "core/text.h"
-#include "core/zip_index.h"
+#include "core/source/byte_source.h"
+#include "core/base/text.h"
+#include "core/archive/zip_index.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace npzfs::core {

@@ -14,7 +14,7 @@
 #include <random>
 #include <thread>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 

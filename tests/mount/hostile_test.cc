@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "tests/mount/mounted_npz.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_writer.h"

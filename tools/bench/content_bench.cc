@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "core/archive.h"
-#include "core/content.h"
+#include "core/archive/archive.h"
+#include "core/read/content.h"
 
 namespace {
 

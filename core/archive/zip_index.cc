@@ -76,7 +76,7 @@ struct EndRecord {
 // offsets were.
 Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   const uint64_t size = src.size();
-  if (size < kEocdSize) return Fail(Corrupt(src.name() + ": not a zip archive"));
+  if (size < kEocdSize) return Fail(Corrupt(src.shown_name() + ": not a zip archive"));
   const uint64_t tail_at = size - std::min<uint64_t>(size, kEocdSize + kMaxCommentSize);
   std::vector<std::byte> tail(size - tail_at);
   if (auto r = ReadExactly(src, tail_at, tail); !r) return Fail(std::move(r).error());
@@ -85,7 +85,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   while (pos-- > 0 && Le32(&tail[pos]) != kEocdSignature) {
   }
   if (pos == static_cast<size_t>(-1)) {
-    return Fail(Corrupt(src.name() + ": not a zip archive (no end of central directory record)"));
+    return Fail(Corrupt(src.shown_name() + ": not a zip archive (no end of central directory record)"));
   }
   const std::byte* eocd = &tail[pos];
   const uint64_t eocd_at = tail_at + pos;
@@ -95,7 +95,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   const size_t comment_len = std::min<size_t>(Le16(eocd + 20), tail.size() - pos - kEocdSize);
   end.comment.assign(reinterpret_cast<const char*>(eocd + kEocdSize), comment_len);
   if (Le16(eocd + 4) != 0 || Le16(eocd + 6) != 0) {
-    return Fail(Corrupt(src.name() + ": multi-disk zip archives are not supported"));
+    return Fail(Corrupt(src.shown_name() + ": multi-disk zip archives are not supported"));
   }
 
   // zipfile takes the zip64 record as lying right before its locator.
@@ -106,7 +106,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
     if (auto r = ReadExactly(src, z64_at, z64); !r) return Fail(std::move(r).error());
     if (Le32(z64.data() + kZip64EocdSize) == kZip64LocatorSignature) {
       if (Le32(&z64[0]) != kZip64EocdSignature) {
-        return Fail(Corrupt(src.name() + ": zip64 end of central directory record not found"));
+        return Fail(Corrupt(src.shown_name() + ": zip64 end of central directory record not found"));
       }
       end.cd_size = Le64(&z64[40]);
       end.cd_offset = Le64(&z64[48]);
@@ -114,7 +114,7 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
     }
   }
   if (end.cd_size > record_at) {
-    return Fail(Corrupt(src.name() + ": central directory (" + std::to_string(end.cd_size) +
+    return Fail(Corrupt(src.shown_name() + ": central directory (" + std::to_string(end.cd_size) +
                         " bytes at offset " + std::to_string(end.cd_offset) +
                         ") does not fit before its end record at offset " +
                         std::to_string(record_at)));
@@ -236,7 +236,7 @@ void ApplyName(std::string_view raw, uint16_t flags, ZipEntry& e) {
 Result<ZipEntry> ReadCentralRecord(WindowedReader& cd, const ByteSource& src, uint64_t& at,
                                    uint64_t end, uint64_t index, std::string& raw_name) {
   auto truncated = [&] {
-    return Corrupt(src.name() + ": central directory is truncated at entry " +
+    return Corrupt(src.shown_name() + ": central directory is truncated at entry " +
                    std::to_string(index) + " (offset " + std::to_string(at) + ")");
   };
   if (end - at < kCentralHeaderSize) return Fail(truncated());
@@ -246,7 +246,7 @@ Result<ZipEntry> ReadCentralRecord(WindowedReader& cd, const ByteSource& src, ui
   std::array<std::byte, kCentralHeaderSize> h;
   std::copy(fixed_r->begin(), fixed_r->end(), h.begin());
   if (Le32(&h[0]) != kCentralSignature) {
-    return Fail(Corrupt(src.name() + ": bad central directory record signature at offset " +
+    return Fail(Corrupt(src.shown_name() + ": bad central directory record signature at offset " +
                         std::to_string(at) + " (entry " + std::to_string(index) + ")"));
   }
   const size_t n = Le16(&h[28]), m = Le16(&h[30]), k = Le16(&h[32]);

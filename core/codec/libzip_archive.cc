@@ -80,7 +80,7 @@ Result<std::unique_ptr<LibzipArchive>> LibzipArchive::Open(const ByteSource& src
   if (zs == nullptr) {
     std::string why = zip_error_strerror(&error);
     zip_error_fini(&error);
-    return Fail(Corrupt(src.name() + ": " + why));
+    return Fail(Corrupt(src.shown_name() + ": " + why));
   }
   archive->za_ = zip_open_from_source(zs, ZIP_RDONLY, &error);
   if (archive->za_ == nullptr) {
@@ -90,9 +90,9 @@ Result<std::unique_ptr<LibzipArchive>> LibzipArchive::Open(const ByteSource& src
     std::string why = zip_error_strerror(&error);
     zip_error_fini(&error);
     if (ze == ZIP_ER_NOZIP) why = "not a zip archive";
-    if (ze == ZIP_ER_READ && se != 0) return Fail(IoError(se, src.name()));
+    if (ze == ZIP_ER_READ && se != 0) return Fail(IoError(se, src.shown_name()));
     if (ze == ZIP_ER_MEMORY) throw std::bad_alloc();
-    return Fail(Corrupt(src.name() + ": " + why));
+    return Fail(Corrupt(src.shown_name() + ": " + why));
   }
   zip_error_fini(&error);
   return archive;

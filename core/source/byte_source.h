@@ -36,6 +36,9 @@ class ByteSource {
   // For messages: the file's path, or a label.
   virtual const std::string& name() const = 0;
 
+  // name() as messages show it: quoted and escaped when it needs to be.
+  std::string shown_name() const;
+
   // The descriptor behind the source, or -1 (memory).
   virtual int fd() const { return -1; }
 };

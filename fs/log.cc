@@ -18,7 +18,7 @@
 #include <mutex>
 #include <string_view>
 
-#include "core/source/byte_source.h"
+#include "core/source/file_source.h"
 #include "core/base/text.h"
 
 namespace npzfs::fs {

@@ -18,11 +18,9 @@
 #include <cstring>
 #include <memory>
 
-#include "core/archive/archive.h"
 #include "core/base/text.h"
-#include "core/npy/header_scan.h"
-#include "core/read/content.h"
-#include "core/view/tree.h"
+#include "core/mount/mounted_archive.h"
+#include "core/source/file_source.h"
 #include "fs/log.h"
 #include "fs/ops.h"
 #include "fs/options.h"
@@ -49,10 +47,7 @@ int Fail(int code, const std::string& line) {
 
 // What a mount serves; lives until the session ends.
 struct Mounted {
-  std::unique_ptr<core::Archive> archive;
-  std::vector<core::ArrayInfo> arrays;
-  core::Tree tree;
-  std::unique_ptr<core::Content> content;
+  std::unique_ptr<core::MountedArchive> archive;
   std::unique_ptr<fs::Filesystem> fs;
 };
 
@@ -61,46 +56,31 @@ std::string AbsolutePath(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
-double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Opens the archive and reads its index: whether it can be mounted at all.
+// Opens the archive and sets up everything the handlers use. Fails only
+// when the archive cannot be mounted at all; what is wrong with members is
+// logged later (LogNotes), once the log is where it goes.
 core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto archive = core::Archive::Open(o.archive);
+  auto source = core::FileSource::Open(o.archive);
+  if (!source) return core::Fail(std::move(source).error());
+  auto archive = core::MountedArchive::Open(std::move(*source), {o.tree, o.content});
   if (!archive) return core::Fail(std::move(archive).error());
   auto m = std::make_unique<Mounted>();
   m->archive = std::move(*archive);
-  spdlog::debug("index {:.1f} ms", MsSince(t0));
+  m->fs = std::make_unique<fs::Filesystem>(*m->archive);
+  m->fs->archive_path = AbsolutePath(o.archive);
+  m->fs->owner = {o.uid.value_or(::getuid()), o.gid.value_or(::getgid()), o.umask};
   return m;
 }
 
-// Builds everything the handlers use. Cannot fail: what is wrong with a
-// member is logged, and the member left out.
-void Build(const fs::Options& o, Mounted& m) {
-  const std::string abs = AbsolutePath(o.archive);
-  struct stat st {};
-  ::fstat(m.archive->source().fd(), &st);
-  const auto t0 = std::chrono::steady_clock::now();
-  core::Notes notes;
-  m.arrays = core::ScanArrays(*m.archive, notes);
-  const double scan_ms = MsSince(t0);
-  for (const auto& line : notes.Lines()) spdlog::info("{}", line);
-  const auto t1 = std::chrono::steady_clock::now();
-  core::Notes warnings;
-  m.tree = core::Tree::Build(m.archive->index(), m.arrays, st.st_mtime, o.tree, warnings);
-  for (const auto& line : warnings.Lines()) spdlog::warn("{}", line);
-  spdlog::debug("npy headers {:.1f} ms, tree {:.1f} ms", scan_ms, MsSince(t1));
-  m.content = std::make_unique<core::Content>(*m.archive, o.content);
-  m.fs = std::make_unique<fs::Filesystem>(*m.archive, m.tree, m.arrays, *m.content);
-  m.fs->archive_path = abs;
-  m.fs->uid = o.uid.value_or(::getuid());
-  m.fs->gid = o.gid.value_or(::getgid());
-  m.fs->umask = o.umask;
-  spdlog::info("{}: {} members, cache {} MiB", core::Quote(abs, core::Quoting::kWhenNeeded),
-               m.archive->entries().size(),
-               o.content.cache_size >> 20);
+void LogNotes(const fs::Options& o, const Mounted& m) {
+  const core::MountedArchive::Timings& t = m.archive->timings();
+  spdlog::debug("index {:.1f} ms, npy headers {:.1f} ms, tree {:.1f} ms", t.index_ms, t.scan_ms,
+                t.tree_ms);
+  for (const auto& line : m.archive->info()) spdlog::info("{}", line);
+  for (const auto& line : m.archive->warnings()) spdlog::warn("{}", line);
+  spdlog::info("{}: {} members, cache {} MiB",
+               core::Quote(m.fs->archive_path, core::Quoting::kWhenNeeded),
+               m.archive->archive().entries().size(), o.content.cache_size >> 20);
 }
 
 // The mountpoint as an absolute path (the daemon leaves its working
@@ -171,7 +151,7 @@ int Main(int argc, char** argv) {
   if (!o.log_file.empty()) {
     if (auto r = fs::OpenLogFile(o.log_file); !r) return Fail(kExitUsage, r.error().message);
   }
-  Build(o, **mounted);
+  LogNotes(o, **mounted);
   (*mounted)->fs->mountpoint = *mountpoint;
   fs::AddFsname(o, (*mounted)->fs->archive_path, &args);
   return Serve(o, &args, **mounted);

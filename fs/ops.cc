@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <new>
 
 #include "core/base/text.h"
+#include "core/view/attributes.h"
 #include "core/view/xattrs.h"
 #include "fs/errno_map.h"
 #include "fs/session.h"
@@ -23,7 +25,6 @@ using core::NodeKind;
 
 // Nothing in the tree ever changes while mounted.
 constexpr double kTimeout = 86400.0;
-constexpr blksize_t kBlockSize = 128 << 10;
 // How far the kernel reads ahead in a file: larger requests spread each
 // request's fixed cost over more bytes, and sequential reads of large
 // arrays are the common case.
@@ -50,22 +51,7 @@ void Guard(fuse_req_t req, const char* op, Body&& body) {
 }
 
 struct stat StatOf(const Filesystem& fs, const Node& n) {
-  struct stat st {};
-  st.st_ino = fs.tree.Ino(n);
-  if (n.kind == NodeKind::kDir) {
-    st.st_mode = S_IFDIR | (0555 & ~fs.umask);
-  } else {
-    st.st_mode = S_IFREG | (0444 & ~fs.umask);
-  }
-  st.st_nlink = n.nlink;
-  st.st_uid = fs.uid;
-  st.st_gid = fs.gid;
-  st.st_size = static_cast<off_t>(n.size);
-  st.st_blksize = kBlockSize;
-  st.st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
-  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = n.mtime;
-  st.st_atim.tv_nsec = st.st_mtim.tv_nsec = st.st_ctim.tv_nsec = n.mtime_nsec;
-  return st;
+  return core::StatOf(fs.tree, n, fs.owner);
 }
 
 fuse_entry_param EntryOf(const Filesystem& fs, const Node& n) {
@@ -89,16 +75,15 @@ const Node* NodeOr404(fuse_req_t req, fuse_ino_t ino) {
   return n;
 }
 
-// No name in the tree is longer (core::SafeMemberPath); the kernel passes
-// names up to 1024 bytes, and a longer one deserves the errno that says so.
-constexpr size_t kNameMax = 255;
-
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, "lookup", [&] {
     const Node* dir = NodeOr404(req, parent);
     if (dir == nullptr) return;
     if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
-    if (std::strlen(name) > kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
+    // No name in the tree is longer (core::SafeMemberPath); the kernel
+    // passes names up to 1024 bytes, and a longer one deserves the errno
+    // that says so.
+    if (std::strlen(name) > core::kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
     const Node* n = Fs(req).tree.Lookup(*dir, name);
     if (n == nullptr) return (void)fuse_reply_err(req, ENOENT);
     fuse_entry_param e = EntryOf(Fs(req), *n);
@@ -137,12 +122,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // never direct_io, so mmap works.
     fi->keep_cache = 1;
     Filesystem& fs = Fs(req);
-    if (n->size == 0) {
-      // Reading an empty file never reaches the daemon, so a member that
-      // fails to decode (a bad stream or CRC with no bytes to show) fails
-      // here instead.
+    if (core::CheckedAtOpen(*n)) {
       std::byte none;
-      auto r = fs.content.Read(n->member, n->base, std::span(&none, 0));
+      auto r = fs.mounted.content().Read(n->member, n->base, std::span(&none, 0));
       if (!r) {
         LogReadError(fs, *n, 0, r.error());
         return (void)fuse_reply_err(req, ToErrno(r.error()));
@@ -173,6 +155,21 @@ std::span<std::byte> ReadBuffer(size_t size) {
   return {buf.data, size};
 }
 
+// Replies with the pieces of `reply` (cache chunks, or the read buffer)
+// where they are: the kernel copies them while this call runs, and the
+// reply keeps the chunks alive until it returns.
+void ReplyPieces(fuse_req_t req, const core::ReadReply& reply) {
+  const auto& pieces = reply.pieces();
+  if (pieces.size() == 1) {
+    return (void)fuse_reply_buf(req, reinterpret_cast<const char*>(pieces[0].data()),
+                                pieces[0].size());
+  }
+  std::vector<iovec> iov;
+  iov.reserve(pieces.size());
+  for (const auto& p : pieces) iov.push_back({const_cast<std::byte*>(p.data()), p.size()});
+  fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   Guard(req, "read", [&] {
     const Node* n = NodeOr404(req, ino);
@@ -180,13 +177,13 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     if (n->kind == NodeKind::kDir) return (void)fuse_reply_err(req, EISDIR);
     const uint64_t offset = static_cast<uint64_t>(off);
     if (off < 0 || offset >= n->size) return (void)fuse_reply_buf(req, nullptr, 0);
-    auto buf = ReadBuffer(size).first(std::min<uint64_t>(size, n->size - offset));
-    auto got = Fs(req).content.Read(n->member, n->base + offset, buf);
-    if (!got) {
-      LogReadError(Fs(req), *n, offset, got.error());
-      return (void)fuse_reply_err(req, ToErrno(got.error()));
+    const size_t want = std::min<uint64_t>(size, n->size - offset);
+    auto reply = Fs(req).mounted.content().Read(n->member, n->base + offset, want, ReadBuffer(want));
+    if (!reply) {
+      LogReadError(Fs(req), *n, offset, reply.error());
+      return (void)fuse_reply_err(req, ToErrno(reply.error()));
     }
-    fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *got);
+    ReplyPieces(req, *reply);
   });
 }
 
@@ -249,62 +246,32 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
     sv.f_bsize = sv.f_frsize = 4096;
     sv.f_blocks = (fs.archive.source().size() + 4095) / 4096;
     sv.f_files = fs.tree.slot_count();
-    sv.f_namemax = 255;
+    sv.f_namemax = core::kNameMax;
     sv.f_flag = ST_RDONLY;
     fuse_reply_statfs(req, &sv);
   });
 }
 
-// The xattrs of a node (see core/xattrs.h), computed on demand. With
-// `with_npy`, an array's header is read again (a few KiB at most) rather
-// than kept for every member; without it, only the zip attributes.
-core::Xattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
-  if (fs.tree.Ino(n) == core::Tree::kRootIno) {
-    return core::RootXattrs(fs.archive_path, fs.archive.entries().size());
+// The xattrs of a node (core/view/attributes.h), what is wrong with them
+// logged once per member and mount: any reader can ask again and again.
+core::NodeXattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
+  core::NodeXattrs x = core::XattrsOf(fs.archive, fs.mounted.arrays(), fs.tree, n,
+                                      fs.archive_path, with_npy);
+  if ((!x.header_error && x.dropped.empty()) || fs.xattr_note_logged[n.member].exchange(true)) {
+    return x;
   }
-  if (n.member == core::kNoMember) return {};
-  const core::ZipEntry& e = fs.archive.entries()[n.member];
-  std::optional<core::NpyHeader> header;
-  // Any reader can ask again and again: what is wrong with a member's
-  // attributes is logged once per member and mount.
-  auto first_time = [&] { return !fs.xattr_note_logged[n.member].exchange(true); };
-  if (with_npy && fs.arrays[n.member].header_ok) {
-    auto h = ReadNpyHeader(fs.archive, n.member);
-    if (h) {
-      header = std::move(*h);
-    } else if (first_time()) {
-      spdlog::warn("{}: {}", core::Quote(fs.tree.PathOf(n)), h.error().message);
-    }
-  }
-  std::vector<std::string> dropped;
-  core::Xattrs x = core::MemberXattrs(e, header ? &*header : nullptr, &dropped);
-  if (!dropped.empty() && first_time()) {
-    for (const auto& name : dropped) {
-      spdlog::info("{}: {} is longer than 64 KiB, the kernel's limit, and is left out",
-                   core::Quote(fs.tree.PathOf(n)), name);
-    }
+  const std::string path = core::Quote(fs.tree.PathOf(n));
+  if (x.header_error) spdlog::warn("{}: {}", path, x.header_error->message);
+  for (const auto& name : x.dropped) {
+    spdlog::info("{}: {} is longer than 64 KiB, the kernel's limit, and is left out", path, name);
   }
   return x;
 }
 
-// The names listxattr gives. A header under 16 KiB cannot produce a value
-// over the 64 KiB limit (a byte of header text is at most 4 bytes of repr),
-// so its names are known without reading it.
 std::string XattrNames(const Filesystem& fs, const Node& n) {
-  const bool small_header = n.member != core::kNoMember && fs.arrays[n.member].header_ok &&
-                            fs.arrays[n.member].data_offset <= 16384;
-  std::string names;
-  for (const auto& [key, value] : XattrsOf(fs, n, !small_header)) {
-    names += key;
-    names += '\0';
-  }
-  if (small_header) {
-    for (const char* key : core::kNpyXattrNames) {
-      names += key;
-      names += '\0';
-    }
-  }
-  return names;
+  const bool read_header = core::ListNeedsHeader(fs.mounted.arrays(), n);
+  const bool known = n.member != core::kNoMember && fs.mounted.arrays()[n.member].header_ok;
+  return core::XattrNameList(XattrsOf(fs, n, read_header), known && !read_header);
 }
 
 // The kernel's protocol: size 0 asks for the length, a short buffer is
@@ -326,7 +293,7 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     // of once per file (2 requests instead of 200,000 over 100,000 files).
     const std::string_view wanted = name;
     if (!wanted.starts_with("user.")) return (void)fuse_reply_err(req, EOPNOTSUPP);
-    for (const auto& [key, value] : XattrsOf(Fs(req), *n, wanted.starts_with("user.npy."))) {
+    for (const auto& [key, value] : XattrsOf(Fs(req), *n, wanted.starts_with("user.npy.")).values) {
       if (key == wanted) return ReplyXattrBytes(req, value, size);
     }
     fuse_reply_err(req, ENODATA);

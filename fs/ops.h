@@ -11,34 +11,27 @@
 #include <string>
 #include <vector>
 
-#include "core/archive/archive.h"
-#include "core/npy/header_scan.h"
-#include "core/read/content.h"
-#include "core/view/tree.h"
+#include "core/mount/mounted_archive.h"
+#include "core/view/attributes.h"
 
 namespace npzfs::fs {
 
-// Everything the handlers need; the session's userdata. The archive, the
-// tree and the array infos are immutable; Content is internally locked.
+// Everything the handlers need; the session's userdata. The mounted
+// archive is immutable but for its content, which is internally locked.
 // Safe to share among the session's threads.
 struct Filesystem {
-  Filesystem(const core::Archive& a, const core::Tree& t, const std::vector<core::ArrayInfo>& x,
-             core::Content& c)
-      : archive(a),
-        tree(t),
-        arrays(x),
-        content(c),
-        read_error_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())),
-        xattr_note_logged(std::make_unique<std::atomic<bool>[]>(a.entries().size())) {}
+  explicit Filesystem(const core::MountedArchive& m)
+      : mounted(m),
+        archive(m.archive()),
+        tree(m.tree()),
+        read_error_logged(std::make_unique<std::atomic<bool>[]>(archive.entries().size())),
+        xattr_note_logged(std::make_unique<std::atomic<bool>[]>(archive.entries().size())) {}
 
+  const core::MountedArchive& mounted;
   const core::Archive& archive;
   const core::Tree& tree;
-  const std::vector<core::ArrayInfo>& arrays;
-  core::Content& content;
   std::string archive_path;  // absolute, symlinks resolved
-  uid_t uid = 0;
-  gid_t gid = 0;
-  mode_t umask = 0;
+  core::Ownership owner;
   // Set once a member's read failure has been logged: one line per member.
   std::unique_ptr<std::atomic<bool>[]> read_error_logged;
   // Set once a problem with a member's xattrs has been logged.

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "core/read/content.h"
+#include "core/read/options.h"
 #include "core/base/result.h"
 #include "core/view/tree.h"
 

@@ -11,6 +11,7 @@
 
 #include "core/archive/archive.h"
 #include "core/npy/header_scan.h"
+#include "core/source/file_source.h"
 #include "core/base/text.h"
 #include "tools/npzinfo.h"
 
@@ -164,8 +165,14 @@ void PrintJson(const nlohmann::json& j) {
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
+core::Result<std::unique_ptr<Archive>> OpenArchive(const std::string& path) {
+  auto source = core::FileSource::Open(path);
+  if (!source) return core::Fail(std::move(source).error());
+  return Archive::FromSource(std::move(*source));
+}
+
 int List(const ListArgs& args) {
-  auto archive = Archive::Open(args.archive);
+  auto archive = OpenArchive(args.archive);
   if (!archive) {
     // A script reading --json gets a document on stdout in every case;
     // people get the line on stderr.

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/base/text.h"
+#include "core/source/windowed_reader.h"
 
 namespace npzfs::core {
 namespace {
@@ -364,23 +365,6 @@ Result<void> ResolveLocalHeader(GatherReader& reader, size_t k, uint64_t archive
 }
 
 }  // namespace
-
-std::string MethodName(uint16_t method) {
-  switch (method) {
-    case kMethodStored:
-      return "stored";
-    case kMethodDeflate:
-      return "deflate";
-    case kMethodBzip2:
-      return "bzip2";
-    case kMethodLzma:
-      return "lzma";
-    case kMethodZstd:
-      return "zstd";
-    default:
-      return "unknown(" + std::to_string(method) + ")";
-  }
-}
 
 Result<std::string> SafeMemberPath(std::string_view name) {
   auto bad = [](std::string why) {

@@ -19,20 +19,11 @@
 #include <string_view>
 #include <vector>
 
-#include "core/source/byte_source.h"
 #include "core/base/result.h"
+#include "core/codec/registry.h"
+#include "core/source/byte_source.h"
 
 namespace npzfs::core {
-
-inline constexpr uint16_t kMethodStored = 0;
-inline constexpr uint16_t kMethodDeflate = 8;
-inline constexpr uint16_t kMethodBzip2 = 12;
-inline constexpr uint16_t kMethodLzma = 14;
-inline constexpr uint16_t kMethodZstd = 93;
-
-// "stored", "deflate", "bzip2", "lzma", "zstd", else "unknown(N)": the
-// user.zip.method xattr.
-std::string MethodName(uint16_t method);
 
 struct ZipEntry {
   uint64_t index = 0;  // position in the central directory

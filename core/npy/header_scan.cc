@@ -1,7 +1,5 @@
 #include "core/npy/header_scan.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <new>
@@ -12,6 +10,8 @@
 #include <vector>
 
 #include "core/base/text.h"
+#include "core/source/memory_source.h"
+#include "core/source/windowed_reader.h"
 
 namespace npzfs::core {
 
@@ -26,12 +26,11 @@ std::string NpzKey(std::string_view name) {
 
 Result<NpyHeader> ReadNpyHeader(const Archive& archive, size_t i) {
   const ZipEntry& e = archive.entries().at(i);
-  auto reader = archive.OpenReader(i);
-  if (!reader) return Fail(std::move(reader).error());
+  auto decoder = archive.OpenDecoder(i);
+  if (!decoder) return Fail(std::move(decoder).error());
   std::vector<std::byte> buf(std::min<uint64_t>(e.size, 4096));
-  auto got = (*reader)->ReadAt(0, buf);
+  auto got = (*decoder)->Read(buf);
   if (!got) return Fail(std::move(got).error());
-  buf.resize(*got);
   auto prefix = ParseNpyPrefix(buf);
   if (!prefix) {
     return Fail(Error{prefix.error().code, 0, Quote(e.name) + ": " + prefix.error().message});
@@ -42,14 +41,15 @@ Result<NpyHeader> ReadNpyHeader(const Archive& archive, size_t i) {
                         " bytes)"));
   }
   if (prefix->data_offset > kMaxNpyHeaderBytes) {
-    return Fail(Unsupported(Quote(e.name) + ": npy header of " + std::to_string(prefix->data_offset) +
+    return Fail(Unsupported(Quote(e.name) + ": npy header of " +
+                            std::to_string(prefix->data_offset) +
                             " bytes is larger than the limit of " +
                             std::to_string(kMaxNpyHeaderBytes)));
   }
   if (prefix->data_offset > buf.size()) {
     const size_t have = buf.size();
     buf.resize(prefix->data_offset);
-    auto more = (*reader)->ReadAt(have, std::span(buf).subspan(have));
+    auto more = (*decoder)->Read(std::span(buf).subspan(have));
     if (!more) return Fail(std::move(more).error());
   }
   auto header = ParseNpyHeader(buf);
@@ -62,38 +62,31 @@ Result<NpyHeader> ReadNpyHeader(const Archive& archive, size_t i) {
 namespace {
 
 // Reads the npy headers of many members at mount time: the first bytes of
-// stored members straight from one GatherReader, of deflate members through
-// one reused zlib stream, so that an archive of 100,000 small arrays costs
-// a few large reads, not 100,000 reader objects. Headers it cannot take
-// this way (longer than what it reads, other methods, any error) are left
-// to Archive::ReadNpyHeader, which says what is wrong.
+// each member's data come from one GatherReader (an archive of 100,000
+// small arrays costs a few large reads), and compressed ones are decoded
+// by one MemberDecoder, reset for each member, over those bytes. Headers
+// it cannot take this way (longer than what it reads, any error) are left
+// to ReadNpyHeader, which says what is wrong.
 class HeaderScanner {
  public:
   static constexpr size_t kPeek = 4096;  // covers any header numpy writes
 
   HeaderScanner(const ByteSource& src, std::vector<uint64_t> offsets)
-      : reader_(src, std::move(offsets), kPeek) {
-    if (inflateInit2(&zs_, -15) != Z_OK) throw std::bad_alloc();
-  }
-  ~HeaderScanner() { inflateEnd(&zs_); }
-  HeaderScanner(const HeaderScanner&) = delete;
-  HeaderScanner& operator=(const HeaderScanner&) = delete;
+      : reader_(src, std::move(offsets), kPeek), name_(src.name()) {}
 
   // The header of member e, whose data is piece k; nullopt to fall back.
   std::optional<NpyHeader> Scan(size_t k, const ZipEntry& e) {
-    if (!e.local_error.empty() || e.encrypted) return std::nullopt;
+    if (!CheckReadable(e)) return std::nullopt;
     const size_t want = std::min<uint64_t>(e.size, kPeek);
     std::span<const std::byte> bytes;
     if (e.method == kMethodStored) {
       auto got = reader_.Read(k, e.data_offset, want);
       if (!got) return std::nullopt;
       bytes = *got;
-    } else if (e.method == kMethodDeflate) {
-      auto in = reader_.Read(k, e.data_offset, std::min<uint64_t>(e.compressed_size, kPeek));
-      if (!in || !Inflate(*in, want)) return std::nullopt;
-      bytes = std::span(out_).first(want);
     } else {
-      return std::nullopt;
+      auto in = reader_.Read(k, e.data_offset, std::min<uint64_t>(e.compressed_size, kPeek));
+      if (!in || !Decode(*in, e, want)) return std::nullopt;
+      bytes = std::span(out_).first(want);
     }
     auto header = ParseNpyHeader(bytes);
     if (!header) return std::nullopt;
@@ -101,19 +94,25 @@ class HeaderScanner {
   }
 
  private:
-  // Inflates the start of a stream into out_; true when `want` bytes came.
-  bool Inflate(std::span<const std::byte> in, size_t want) {
-    inflateReset(&zs_);
-    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
-    zs_.avail_in = static_cast<uInt>(in.size());
-    zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
-    zs_.avail_out = static_cast<uInt>(want);
-    const int rc = inflate(&zs_, Z_SYNC_FLUSH);
-    return (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) && zs_.avail_out == 0;
+  // Decodes the first `want` bytes of member e from `in`, its first
+  // compressed bytes, into out_.
+  bool Decode(std::span<const std::byte> in, const ZipEntry& e, size_t want) {
+    const BorrowedSource src(in, e.data_offset, name_);
+    const MemberStream m = StreamOf(e);
+    if (decoder_) {
+      if (!decoder_->Reset(src, m)) return false;
+    } else if (auto d = MemberDecoder::Open(src, m)) {
+      decoder_ = std::move(*d);
+    } else {
+      return false;
+    }
+    auto got = decoder_->Read(std::span(out_).first(want));
+    return got && *got == want;
   }
 
   GatherReader reader_;
-  z_stream zs_{};
+  const std::string& name_;
+  std::unique_ptr<MemberDecoder> decoder_;  // its source is set for each member
   std::array<std::byte, kPeek> out_;
 };
 
@@ -122,7 +121,7 @@ constexpr size_t kParallelScanMin = 4096;
 
 // What the mount needs of a header.
 struct ScannedHeader {
-  bool ok = false;  // false: not scanned, ask Archive::ReadNpyHeader
+  bool ok = false;  // false: not scanned, ask ReadNpyHeader
   bool has_object = false;
   uint64_t data_offset = 0;
   uint64_t data_size = 0;  // shape x itemsize; 0 with objects
@@ -189,7 +188,7 @@ std::vector<ArrayInfo> ScanArrays(const Archive& archive, Notes& notes) {
   }
 
   // Headers the scanner left, and the notes, in file order on this thread
-  // (ReadNpyHeader may use libzip, which is single-threaded).
+  // (few: bad headers, and headers longer than the scanner reads).
   std::vector<ArrayInfo> arrays(archive.entries().size());
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];

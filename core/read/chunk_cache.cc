@@ -24,7 +24,7 @@ class BufferPool {
   // when mmap fails.
   std::byte* Get(size_t mapped) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (auto it = free_.begin(); it != free_.end(); ++it) {
         if (it->second != mapped) continue;
         std::byte* p = it->first;
@@ -40,7 +40,7 @@ class BufferPool {
 
   void Put(std::byte* p, size_t mapped) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (free_.size() < kMaxFreeBuffers && free_bytes_ + mapped <= kMaxFreeBytes) {
         free_.emplace_back(p, mapped);
         free_bytes_ += mapped;
@@ -51,14 +51,14 @@ class BufferPool {
   }
 
   ChunkMemoryStats stats() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return {free_.size(), free_bytes_};
   }
 
  private:
-  std::mutex mu_;
-  std::vector<std::pair<std::byte*, size_t>> free_;
-  uint64_t free_bytes_ = 0;
+  Mutex mu_;
+  std::vector<std::pair<std::byte*, size_t>> free_ GUARDED_BY(mu_);
+  uint64_t free_bytes_ GUARDED_BY(mu_) = 0;
 };
 
 BufferPool& Pool() {
@@ -86,7 +86,7 @@ Chunk::~Chunk() {
 ChunkMemoryStats GetChunkMemoryStats() { return Pool().stats(); }
 
 ChunkRef ChunkCache::Lookup(const ChunkKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = map_.find(key);
   if (it == map_.end()) {
     ++stats_.misses;
@@ -98,7 +98,7 @@ ChunkRef ChunkCache::Lookup(const ChunkKey& key) {
 }
 
 bool ChunkCache::Contains(const ChunkKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return map_.count(key) != 0;
 }
 
@@ -119,7 +119,7 @@ void ChunkCache::Insert(const ChunkKey& key, ChunkRef chunk) {
   // and more may be an munmap.
   std::vector<ChunkRef> evicted;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (chunk->size() > capacity_ || map_.count(key) != 0) return;
     EvictLocked(chunk->size(), evicted);
     stats_.bytes += chunk->size();
@@ -131,7 +131,7 @@ void ChunkCache::Insert(const ChunkKey& key, ChunkRef chunk) {
 
 void ChunkCache::EraseMember(uint64_t member) {
   std::vector<ChunkRef> evicted;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->key.member != member) {
       ++it;
@@ -146,18 +146,18 @@ void ChunkCache::EraseMember(uint64_t member) {
 
 void ChunkCache::SetCapacity(uint64_t capacity) {
   std::vector<ChunkRef> evicted;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   capacity_ = capacity;
   EvictLocked(0, evicted);
 }
 
 uint64_t ChunkCache::capacity() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return capacity_;
 }
 
 ChunkCacheStats ChunkCache::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ChunkCacheStats s = stats_;
   s.chunks = map_.size();
   return s;

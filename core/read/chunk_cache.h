@@ -6,10 +6,11 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
+
+#include "core/base/mutex.h"
 
 namespace npzfs::core {
 
@@ -113,15 +114,15 @@ class ChunkCache {
   };
   using List = std::list<Entry>;
 
-  // Under mu_. Evicts until `incoming` more bytes fit; the chunks dropped
-  // go to `evicted`, to be released once mu_ is.
-  void EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted);
+  // Evicts until `incoming` more bytes fit; the chunks dropped go to
+  // `evicted`, to be released once mu_ is.
+  void EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  uint64_t capacity_;  // guarded by mu_
-  List lru_;  // most recently used first; guarded by mu_
-  std::unordered_map<ChunkKey, List::iterator, KeyHash> map_;  // guarded by mu_
-  ChunkCacheStats stats_;                                       // guarded by mu_
+  mutable Mutex mu_;
+  uint64_t capacity_ GUARDED_BY(mu_);
+  List lru_ GUARDED_BY(mu_);  // most recently used first
+  std::unordered_map<ChunkKey, List::iterator, KeyHash> map_ GUARDED_BY(mu_);
+  ChunkCacheStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace npzfs::core

@@ -1,11 +1,11 @@
-#include "core/codec/isal_inflater.h"
-
+// The igzip engine of deflate.h, in builds with ISA-L.
 #include <isa-l/igzip_lib.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "core/base/crc32.h"
+#include "core/codec/deflate.h"
 
 namespace npzfs::core {
 namespace {
@@ -59,24 +59,25 @@ const char* IsalErrorText(int rc) {
 
 }  // namespace
 
-IsalInflater::IsalInflater(const ByteSource& src, const DeflateSpan& span, std::string member)
-    : DeflateDecoder(src, span, std::move(member)),
-      state_(std::make_unique<inflate_state>()),
-      hunt_step_(kHuntStep) {
+IsalInflater::IsalInflater() : state_(std::make_unique<inflate_state>()), hunt_step_(kHuntStep) {
   isal_inflate_init(state_.get());
 }
 
 IsalInflater::~IsalInflater() = default;
 
-// The block starts `bits` bits before byte `in`: those bits go into the bit
-// buffer, low bits first, as if igzip had read byte in - 1 and used the rest.
-Result<void> IsalInflater::Seek(const AccessPoint& point) {
-  inflate_state& s = *state_;
-  isal_inflate_init(&s);
+void IsalInflater::Restart() {
+  isal_inflate_init(state_.get());
   in_end_ = nullptr;
   hunted_ = 0;
   predicted_bit_ = 0;
   learning_ = false;
+}
+
+// The block starts `bits` bits before byte `in`: those bits go into the bit
+// buffer, low bits first, as if igzip had read byte in - 1 and used the rest.
+Result<void> IsalInflater::Seek(const AccessPoint& point) {
+  inflate_state& s = *state_;
+  Restart();
   auto byte = BeginAt(point);
   if (!byte) return Fail(std::move(byte).error());
   // A point is a block boundary: the next ones are whole blocks on.
@@ -101,22 +102,17 @@ uint64_t IsalInflater::Unused() const {
   return static_cast<uint64_t>(in_end_ - reinterpret_cast<const std::byte*>(state_->next_in));
 }
 
+// The last block is done and nothing is held back.
+bool IsalInflater::Finished() const { return state_->block_state == ISAL_BLOCK_FINISH; }
+
 Result<size_t> IsalInflater::Read(std::span<std::byte> out) {
-  const size_t want = std::min<uint64_t>(out.size(), span_.out_size - out_pos_);
   size_t done = 0;
-  while (done < want) {
-    if (state_->block_state == ISAL_BLOCK_FINISH) {
-      return Fail(CorruptAt("the deflate stream ends before the declared size " +
-                            std::to_string(span_.out_size)));
-    }
-    auto got = Step(out.subspan(done, want - done));
+  while (done < out.size() && !Finished()) {
+    auto got = Step(out.subspan(done));
     if (!got) return Fail(std::move(got).error());
     done += *got;
   }
-  if (out_pos_ == span_.out_size) {
-    if (auto r = ExpectEnd(); !r) return Fail(std::move(r).error());
-  }
-  return want;
+  return done;
 }
 
 // Compressed bits igzip has taken in so far: what was fed, less what is
@@ -125,7 +121,7 @@ uint64_t IsalInflater::BitPosition() const {
   const inflate_state& s = *state_;
   uint64_t held = static_cast<uint64_t>(s.read_in_length);
   if (s.block_state == ISAL_BLOCK_HDR) held += uint64_t{8} * static_cast<uint16_t>(s.tmp_in_size);
-  const uint64_t fed_bits = (in_pos_ - Unused()) * 8;
+  const uint64_t fed_bits = (fetched() - Unused()) * 8;
   return fed_bits >= held ? fed_bits - held : 0;
 }
 
@@ -234,7 +230,7 @@ void IsalInflater::AtBoundary(bool hunting) {
   p.in = (bit + 7) / 8;
   p.bits = static_cast<int>(p.in * 8 - bit);
   const auto* history = reinterpret_cast<const std::byte*>(s.tmp_out_buffer);
-  p.crc = track_crc_ ? Crc32(crc_, std::span(history + s.tmp_out_processed, pending)) : crc_;
+  p.crc = Crc32(crc_, std::span(history + s.tmp_out_processed, pending));
   p.window.assign(history + s.tmp_out_valid - w, history + s.tmp_out_valid);
   Anchor(bit);
   sink_->AddPoint(std::move(p));
@@ -253,21 +249,6 @@ void IsalInflater::Anchor(uint64_t bit) {
   }
   anchor_bit_ = bit;
   learning_ = block_bits_ == 0 && misses_ < kMaxMisses;
-}
-
-// At the declared size the stream must end: igzip must finish (the last
-// block done and nothing held back) without one more byte of output.
-Result<void> IsalInflater::ExpectEnd() {
-  std::byte extra;
-  while (state_->block_state != ISAL_BLOCK_FINISH) {
-    auto got = Step(std::span(&extra, 1));
-    if (!got) return Fail(std::move(got).error());
-    if (*got > 0) {
-      return Fail(CorruptAt("the deflate stream goes on past the declared size " +
-                            std::to_string(span_.out_size)));
-    }
-  }
-  return {};
 }
 
 }  // namespace npzfs::core

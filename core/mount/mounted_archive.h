@@ -1,0 +1,70 @@
+// Everything a mount of one archive serves, set up in one place: the
+// archive's index, what its npy headers say, its tree, its content. The
+// daemon, the fuzz targets and the benchmark all set up through here.
+#ifndef NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_
+#define NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/archive/archive.h"
+#include "core/base/result.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/read/options.h"
+#include "core/source/byte_source.h"
+#include "core/view/tree.h"
+
+namespace npzfs::core {
+
+struct MountOptions {
+  TreeOptions tree;
+  ContentOptions content;
+};
+
+// Immutable after Open() but for content(), which is internally locked:
+// safe to share among threads.
+class MountedArchive {
+ public:
+  // Reads the index of the zip in `source`, every npy header and builds
+  // the tree. Fails only when the archive as a whole cannot be read
+  // (kIo, kCorrupt: not a zip, truncated central directory), naming the
+  // source; what is wrong with single members is in the notes, and the
+  // members are left out.
+  static Result<std::unique_ptr<MountedArchive>> Open(std::unique_ptr<ByteSource> source,
+                                                      const MountOptions& options);
+
+  const Archive& archive() const { return *archive_; }
+  const std::vector<ArrayInfo>& arrays() const { return arrays_; }
+  const Tree& tree() const { return tree_; }
+  Content& content() const { return *content_; }
+
+  // What mounting had to say, to be logged: arrays without a raw file
+  // (info), members left out and clashes (warnings), capped per kind.
+  const std::vector<std::string>& info() const { return info_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Milliseconds spent on the index, the npy headers and the tree.
+  struct Timings {
+    double index_ms = 0;
+    double scan_ms = 0;
+    double tree_ms = 0;
+  };
+  const Timings& timings() const { return timings_; }
+
+ private:
+  MountedArchive() = default;
+
+  std::unique_ptr<Archive> archive_;
+  std::vector<ArrayInfo> arrays_;
+  Tree tree_;
+  std::unique_ptr<Content> content_;
+  std::vector<std::string> info_;
+  std::vector<std::string> warnings_;
+  Timings timings_;
+};
+
+}  // namespace npzfs::core
+
+#endif  // NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_

@@ -1,0 +1,133 @@
+// Makes the chunks of compressed members: who decodes which chunk, from
+// where, and who waits for whom.
+//
+//  - A member's first pass (its "frontier") decodes forward from the start,
+//    checks the CRC-32 at the end and, for deflate, keeps an access point
+//    about every `span` bytes. A chunk at or beyond the frontier continues
+//    it.
+//  - A chunk behind the frontier that is not cached is made by a decoder
+//    started at the nearest access point before it, or by a parked decoder
+//    that stopped nearer (sequential reads continue one decoder), so once a
+//    region has been reached a read anywhere costs at most one span.
+//  - Two readers of one chunk never both decode it: the second waits for
+//    the first's chunk (or, behind the frontier, for a running decoder that
+//    will stop nearer than any access point).
+//  - Any kCorrupt from a member's data fails that read and every later
+//    read of the member.
+#ifndef NPZFS_CORE_READ_CHUNK_SCHEDULER_H_
+#define NPZFS_CORE_READ_CHUNK_SCHEDULER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/archive/archive.h"
+#include "core/base/mutex.h"
+#include "core/base/result.h"
+#include "core/read/access_points.h"
+#include "core/read/chunk_cache.h"
+#include "core/read/decoder_pool.h"
+#include "core/read/options.h"
+
+namespace npzfs::core {
+
+struct SchedulerStats {
+  uint64_t bytes_decoded = 0;  // uncompressed bytes produced, skipped ones too
+  uint64_t chunks_made = 0;    // chunks decoded
+  uint64_t resumes = 0;        // decoders started at an access point past 0
+  uint64_t waits = 0;          // times a reader waited for another's decoding
+};
+
+// Thread-safe: any number of threads may ask for chunks of any members.
+// Each member has a mutex over its state; decoding runs with no lock held.
+// Lock order: a member's mutex, then the decoder pool's, the access point
+// index's or the cache's (each a leaf but the index, which calls the
+// cache).
+class ChunkScheduler {
+ public:
+  // Every argument must outlive the scheduler.
+  ChunkScheduler(const Archive& archive, const ContentOptions& options, ChunkCache& cache,
+                 AccessPointIndex& points, DecoderPool& pool)
+      : archive_(archive), options_(options), cache_(cache), points_(points), pool_(pool) {}
+  ChunkScheduler(const ChunkScheduler&) = delete;
+  ChunkScheduler& operator=(const ChunkScheduler&) = delete;
+
+  // Chunk `index` of compressed member `member` (uncompressed bytes
+  // [index * chunk_size, ...), fewer at the end; member 0 bytes long: an
+  // empty chunk, made once so that its stream and CRC are checked).
+  // Errors: kCorrupt (lasting for the member), kIo, kUnsupported, each
+  // naming the member.
+  Result<ChunkRef> Get(size_t member, uint64_t index) EXCLUDES(states_mu_);
+
+  SchedulerStats stats() const;
+
+ private:
+  // A decoder at work in a member, as its member's state sees it.
+  struct Running {
+    bool frontier = false;
+    uint64_t pos = 0;     // the decoder's position as of the last chunk made
+    uint64_t target = 0;  // the last chunk index it makes
+  };
+  using RunningList = std::list<Running>;
+
+  struct MemberState {
+    Mutex mu;
+    // Signalled when a chunk a reader waits for is made (see `waiting`), a
+    // running decoder stops, or the member fails.
+    CondVar cv;
+    std::optional<Error> failure GUARDED_BY(mu);  // lasting: every read fails with it
+    uint64_t frontier_pos GUARDED_BY(mu) = 0;     // chunks from here on need the frontier
+    bool done GUARDED_BY(mu) = false;             // the frontier reached the end
+    RunningList running GUARDED_BY(mu);
+    std::vector<uint64_t> waiting GUARDED_BY(mu);  // chunks readers wait for, one per reader
+  };
+
+  // What a reader decided to do under its member's lock.
+  struct Plan {
+    StreamPtr stream;  // run this, or wait when null
+    PointRef seek_to;  // where the stream must go first, if anywhere
+    RunningList::iterator running;
+  };
+
+  struct Made {
+    uint64_t index = 0;
+    ChunkRef chunk;
+  };
+
+  MemberState& StateOf(size_t member) EXCLUDES(states_mu_);
+  Plan PlanFrontier(size_t member, MemberState& m, uint64_t index) REQUIRES(m.mu);
+  Plan PlanBehind(size_t member, MemberState& m, uint64_t index) REQUIRES(m.mu);
+  Plan Start(MemberState& m, StreamPtr stream, PointRef seek_to, bool frontier, uint64_t index)
+      REQUIRES(m.mu);
+  StreamPtr NewStream(size_t member, bool frontier, const PointRef& from);
+  Result<ChunkRef> Run(size_t member, MemberState& m, Plan plan, uint64_t index) EXCLUDES(m.mu);
+  Result<ChunkRef> RunOrThrow(size_t member, MemberState& m, Plan& plan, uint64_t index)
+      EXCLUDES(m.mu);
+  Result<Made> MakeNextChunk(size_t member, Stream& s);
+  Result<void> SkipTo(Stream& s, uint64_t to, std::span<std::byte> scratch);
+  void Publish(size_t member, MemberState& m, Plan& plan, const Made& made, bool last)
+      EXCLUDES(m.mu);
+  Error Abandon(MemberState& m, Plan& plan, Error error) EXCLUDES(m.mu);
+
+  const Archive& archive_;
+  const ContentOptions& options_;
+  ChunkCache& cache_;
+  AccessPointIndex& points_;
+  DecoderPool& pool_;
+
+  Mutex states_mu_;
+  std::unordered_map<size_t, std::unique_ptr<MemberState>> states_ GUARDED_BY(states_mu_);
+
+  std::atomic<uint64_t> bytes_decoded_{0};
+  std::atomic<uint64_t> chunks_made_{0};
+  std::atomic<uint64_t> resumes_{0};
+  std::atomic<uint64_t> waits_{0};
+};
+
+}  // namespace npzfs::core
+
+#endif  // NPZFS_CORE_READ_CHUNK_SCHEDULER_H_

@@ -59,18 +59,17 @@ class LzmaDecoder final : public SequentialEngine {
       return Fail(CorruptAt("invalid LZMA properties", 0));
     }
     auto* options = static_cast<lzma_options_lzma*>(filters[0].options);
+    // Matches never reach before the start: a dictionary larger than the
+    // whole output is never used.
     const uint64_t size = input_.span().size;
-    const uint32_t dict = options->dict_size;
-    if (dict > kMaxDictionary && dict > size) {
+    const uint64_t dict = std::min<uint64_t>(options->dict_size, size);
+    if (dict > kMaxDictionary) {
       std::free(options);
       return Fail(Unsupported("an LZMA dictionary of " + std::to_string(dict) +
                               " bytes is more than npzfs allows (" +
                               std::to_string(kMaxDictionary) + ")"));
     }
-    // Matches never reach before the start: a dictionary larger than the
-    // whole output is never used.
-    options->dict_size = static_cast<uint32_t>(
-        std::max<uint64_t>(LZMA_DICT_SIZE_MIN, std::min<uint64_t>(dict, size)));
+    options->dict_size = static_cast<uint32_t>(std::max<uint64_t>(LZMA_DICT_SIZE_MIN, dict));
     filters[0].id = LZMA_FILTER_LZMA1EXT;
     options->ext_flags = LZMA_LZMA1EXT_ALLOW_EOPM;
     lzma_set_ext_size(*options, size);

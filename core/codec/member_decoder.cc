@@ -58,8 +58,9 @@ Result<size_t> MemberDecoder::Read(std::span<std::byte> out) {
     auto got = engine_->Read(out.subspan(done, want - done));
     if (!got) return Fail(Failed(got.error()));
     if (*got == 0) {
-      return Fail(Failed(Corrupt("the data ends after " + std::to_string(position()) + " of " +
-                                 std::to_string(size) + " bytes")));
+      return Fail(Failed(Corrupt("the data ends before the declared size " +
+                                 std::to_string(size) + " (uncompressed offset " +
+                                 std::to_string(position()) + ")")));
     }
     done += *got;
   }
@@ -77,7 +78,8 @@ Result<void> MemberDecoder::CheckEnd() {
   if (!more) return Fail(Failed(more.error()));
   if (*more != 0) {
     return Fail(Failed(Corrupt("the data goes on past the declared size " +
-                               std::to_string(member_.span.size))));
+                               std::to_string(member_.span.size) + " (uncompressed offset " +
+                               std::to_string(position()) + ")")));
   }
   if (auto c = crc(); c && *c != member_.crc32) {
     char msg[80];

@@ -1,11 +1,15 @@
 #include "tests/support/test_support.h"
 
+#include "core/source/file_source.h"
+#include "core/source/memory_source.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -96,7 +100,6 @@ namespace {
 // Directories that live until the process exits.
 struct ProcessDirs {
   std::mutex mu;
-  std::unique_ptr<TempDir> standard;
   std::unique_ptr<TempDir> dumps;
   std::map<std::string, std::string> dump_of;
 };
@@ -104,25 +107,43 @@ struct ProcessDirs {
 ProcessDirs& Dirs() {
   static ProcessDirs* dirs = [] {
     auto* d = new ProcessDirs;
-    std::atexit([] { Dirs().standard.reset(), Dirs().dumps.reset(); });
+    std::atexit([] { Dirs().dumps.reset(); });
     return d;
   }();
   return *dirs;
 }
 
+bool IsStandard(std::string_view kind) {
+  // make_npz.py's STANDARD.
+  for (const char* k : {"stored", "compressed", "descriptor_stored", "descriptor_compressed",
+                        "comment", "nonnpy", "bzip2", "lzma", "prefix", "junk_after", "encrypted",
+                        "cp437", "empty"}) {
+    if (kind == k) return true;
+  }
+  return false;
+}
+
+// Makes `what` ("standard" or one kind) in `dir`, aside and renamed, so
+// that test processes running at once never see half of it.
+void MakeOnce(const std::string& dir, const std::string& what) {
+  namespace fs = std::filesystem;
+  if (fs::exists(dir)) return;
+  const std::string tmp = dir + ".tmp." + std::to_string(::getpid());
+  fs::create_directories(tmp);
+  std::string out;
+  if (RunMakeNpz({tmp, what}, &out) != 0) ADD_FAILURE() << "make_npz.py " << what << ":\n" << out;
+  std::error_code ec;
+  fs::rename(tmp, dir, ec);  // another process may have won: its copy is as good
+  fs::remove_all(tmp, ec);
+}
+
 }  // namespace
 
 std::string StandardArchive(std::string_view kind) {
-  ProcessDirs& d = Dirs();
-  std::lock_guard lock(d.mu);
-  if (!d.standard) {
-    d.standard = std::make_unique<TempDir>();
-    std::string out;
-    if (RunMakeNpz({d.standard->path(), "standard"}, &out) != 0) {
-      ADD_FAILURE() << "make_npz.py failed:\n" << out;
-    }
-  }
-  return d.standard->Join(std::string(kind) + ".npz");
+  const std::string data = NPZFS_TEST_DATA_DIR;
+  const std::string dir = data + "/" + (IsStandard(kind) ? "standard" : std::string(kind));
+  MakeOnce(dir, IsStandard(kind) ? "standard" : std::string(kind));
+  return dir + "/" + std::string(kind) + ".npz";
 }
 
 std::string ZipfileDump(const std::string& archive) {
@@ -137,6 +158,46 @@ std::string ZipfileDump(const std::string& archive) {
   }
   d.dump_of[archive] = dir;
   return dir;
+}
+
+std::unique_ptr<core::Archive> OpenBytes(std::string bytes, std::string name) {
+  auto a = core::Archive::FromSource(
+      std::make_unique<core::MemorySource>(std::move(bytes), std::move(name)));
+  EXPECT_TRUE(a) << a.error().message;
+  return a ? std::move(*a) : nullptr;
+}
+
+std::unique_ptr<core::Archive> OpenPath(const std::string& path) {
+  auto src = core::FileSource::Open(path);
+  EXPECT_TRUE(src) << src.error().message;
+  if (!src) return nullptr;
+  auto a = core::Archive::FromSource(std::move(*src));
+  EXPECT_TRUE(a) << a.error().message;
+  return a ? std::move(*a) : nullptr;
+}
+
+size_t IndexOf(const core::Archive& archive, std::string_view name) {
+  for (size_t i = 0; i < archive.entries().size(); ++i) {
+    if (archive.entries()[i].name == name) return i;
+  }
+  ADD_FAILURE() << "no member " << name;
+  return 0;
+}
+
+std::vector<core::InflateEngine> Engines() {
+  std::vector<core::InflateEngine> e{core::InflateEngine::kZlib};
+  if (core::IsalAvailable()) e.push_back(core::InflateEngine::kIsal);
+  return e;
+}
+
+std::string EngineParamName(const ::testing::TestParamInfo<core::InflateEngine>& info) {
+  return info.param == core::InflateEngine::kIsal ? "isal" : "zlib";
+}
+
+bool Matches(const std::string& text, const nlohmann::json& want) {
+  if (want.is_string()) return text.find(want.get<std::string>()) != std::string::npos;
+  return std::any_of(want.begin(), want.end(),
+                     [&](const nlohmann::json& w) { return Matches(text, w); });
 }
 
 }  // namespace npzfs::testing

@@ -3,10 +3,17 @@
 #ifndef NPZFS_TESTS_SUPPORT_TEST_SUPPORT_H_
 #define NPZFS_TESTS_SUPPORT_TEST_SUPPORT_H_
 
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/archive/archive.h"
+#include "core/codec/registry.h"
 
 namespace npzfs::testing {
 
@@ -40,8 +47,9 @@ int RunMakeNpz(const std::vector<std::string>& args, std::string* output = nullp
 // outcomes; see its --help) with the configured Python.
 int RunBreakNpz(const std::vector<std::string>& args, std::string* output = nullptr);
 
-// The standard archives (make_npz.py STANDARD), made once per process in a
-// directory removed at exit. Returns the path of `kind`.npz.
+// The archive make_npz.py makes for `kind` (the standard ones, and the
+// slow ones such as "big"), made once per build directory and version of
+// make_npz.py, so that every test process shares them. Returns its path.
 std::string StandardArchive(std::string_view kind);
 
 // What Python's zipfile reads of `archive`, made once per archive and
@@ -55,6 +63,25 @@ inline std::span<const std::byte> AsBytes(std::string_view s) {
 inline std::string_view AsChars(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
+
+// An archive over `bytes` in memory; fails the test (and returns nullptr)
+// when it does not open.
+std::unique_ptr<core::Archive> OpenBytes(std::string bytes, std::string name = "test.npz");
+
+// The archive at `path`, or nullptr after failing the test.
+std::unique_ptr<core::Archive> OpenPath(const std::string& path);
+
+// The position of the member called `name`; fails the test when none is.
+size_t IndexOf(const core::Archive& archive, std::string_view name);
+
+// The inflate engines built in (zlib, and igzip where ISA-L is), for
+// parameterised tests, and their names for the test names.
+std::vector<core::InflateEngine> Engines();
+std::string EngineParamName(const ::testing::TestParamInfo<core::InflateEngine>& info);
+
+// Whether `text` says what a manifest wants: a substring, or any of a
+// list of them (break_npz.py).
+bool Matches(const std::string& text, const nlohmann::json& want);
 
 }  // namespace npzfs::testing
 

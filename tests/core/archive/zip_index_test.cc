@@ -6,6 +6,9 @@
 
 #include "core/archive/archive.h"
 #include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/source/file_source.h"
+#include "core/source/memory_source.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 
@@ -176,11 +179,11 @@ TEST(ZipIndexTest, RefusesWhatIsNotAZip) {
 }
 
 TEST(ZipIndexTest, OpenReportsMissingAndUnreadableFiles) {
-  auto missing = Archive::Open("/nonexistent/a.npz");
+  auto missing = FileSource::Open("/nonexistent/a.npz");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Errc::kNotFound);
   EXPECT_EQ(missing.error().message, "/nonexistent/a.npz: No such file or directory");
-  auto dir = Archive::Open("/");
+  auto dir = FileSource::Open("/");
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error().code, Errc::kIo);
   EXPECT_EQ(dir.error().sys_errno, EISDIR);
@@ -264,16 +267,15 @@ TEST(ZipIndexTest, MoreThan65535MembersUseZip64) {
   testing::TempDir dir;
   std::string out;
   ASSERT_EQ(testing::RunMakeNpz({dir.path(), "many"}, &out), 0) << out;
-  auto archive = Archive::Open(dir.Join("many.npz"));
-  ASSERT_TRUE(archive) << archive.error().message;
-  ASSERT_EQ((*archive)->entries().size(), 70000u);
-  EXPECT_EQ((*archive)->entries()[69999].name, "m69999.npy");
-  auto h = ReadNpyHeader(**archive, 69999);
+  auto archive = testing::OpenPath(dir.Join("many.npz"));
+  ASSERT_TRUE(archive);
+  ASSERT_EQ(archive->entries().size(), 70000u);
+  EXPECT_EQ(archive->entries()[69999].name, "m69999.npy");
+  auto h = ReadNpyHeader(*archive, 69999);
   ASSERT_TRUE(h) << h.error().message;
-  auto reader = (*archive)->OpenReader(69999);
-  ASSERT_TRUE(reader);
+  Content content(*archive);
   std::byte value[4];
-  auto got = (*reader)->ReadAt(h->data_offset, value);
+  auto got = content.Read(69999, h->data_offset, value);
   ASSERT_TRUE(got);
   ASSERT_EQ(*got, 4u);
   int32_t v;
@@ -287,24 +289,23 @@ TEST(ZipIndexTest, MemberOver4GiBIsReadAtAnyOffset) {
   std::string out;
   ASSERT_EQ(testing::RunMakeNpz({"--huge", dir.Join("huge.zip"), std::to_string(size)}, &out), 0)
       << out;
-  auto archive = Archive::Open(dir.Join("huge.zip"));
-  ASSERT_TRUE(archive) << archive.error().message;
-  ASSERT_EQ((*archive)->entries().size(), 1u);
-  const ZipEntry& e = (*archive)->entries()[0];
+  auto archive = testing::OpenPath(dir.Join("huge.zip"));
+  ASSERT_TRUE(archive);
+  ASSERT_EQ(archive->entries().size(), 1u);
+  const ZipEntry& e = archive->entries()[0];
   EXPECT_EQ(e.size, size);
   EXPECT_EQ(e.compressed_size, size);
   EXPECT_TRUE(e.local_error.empty()) << e.local_error;
-  auto reader = (*archive)->OpenReader(0);
-  ASSERT_TRUE(reader);
+  Content content(*archive);
   std::vector<std::byte> buf(8192);
-  auto got = (*reader)->ReadAt(size - 8192, buf);
+  auto got = content.Read(0, size - 8192, buf);
   ASSERT_TRUE(got) << got.error().message;
   ASSERT_EQ(*got, 8192u);
   for (size_t i = 0; i < 4096; ++i) ASSERT_EQ(buf[i], std::byte{0}) << i;
   for (size_t i = 0; i < 4096; ++i) {
     ASSERT_EQ(std::to_integer<int>(buf[4096 + i]), static_cast<int>((i * 7) % 251)) << i;
   }
-  EXPECT_EQ(*(*reader)->ReadAt(size, buf), 0u);
+  EXPECT_EQ(*content.Read(0, size, buf), 0u);
 }
 
 TEST(SafeMemberPathTest, CleansOrRejectsNamesAsSpecSays) {

@@ -238,21 +238,6 @@ TEST(TreeTest, ChildrenAreSortedAndLookupFindsEachOfThousands) {
   EXPECT_EQ(b.tree.Lookup(*d, "nope"), nullptr);
 }
 
-TEST(NotesTest, KeepsTheFirstOfEachKindAndCountsTheRest) {
-  Notes notes(2);
-  for (int i = 0; i < 5; ++i) notes.Add(NoteKind::kDuplicate, "dup " + std::to_string(i));
-  notes.Add(NoteKind::kBadName, "bad 0");
-  notes.Add(NoteKind::kHidden, "hidden 0");
-  notes.Add(NoteKind::kHidden, "hidden 1");
-  notes.Add(NoteKind::kHidden, "hidden 2");
-  EXPECT_EQ(notes.count(NoteKind::kDuplicate), 5u);
-  EXPECT_EQ(notes.Lines(),
-            (std::vector<std::string>{
-                "dup 0", "dup 1", "bad 0", "hidden 0", "hidden 1",
-                "... and 3 more names that appear more than once (the last member wins)",
-                "... and 1 more files left out where a directory has the same path"}));
-}
-
 // Members sharing one path cost O(n log n), not a comparison of every pair,
 // and say so in a few lines, however many there are.
 TEST(TreeTest, ManyMembersOnOnePathTheLastWinsInFewLines) {

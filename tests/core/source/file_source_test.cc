@@ -1,4 +1,4 @@
-#include "core/source/byte_source.h"
+#include "core/source/file_source.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,12 +9,16 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <sstream>
 
+#include "core/base/unique_fd.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::core {
 namespace {
 
+using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
@@ -75,6 +79,25 @@ TEST(FileSourceTest, RefusesAnythingButARegularFileAndSaysWhatItIs) {
   EXPECT_EQ(d.error().sys_errno, EISDIR);
 }
 
+// The flags (as open(2) takes them) of this process's descriptor of
+// `path`, from /proc/self/fdinfo.
+unsigned OpenFlagsOf(const std::string& path) {
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(fd.path(), ec) != path) continue;
+    std::istringstream info(ReadFile("/proc/self/fdinfo/" + fd.path().filename().string()));
+    for (std::string key; info >> key;) {
+      if (key == "flags:") {
+        unsigned flags = 0;
+        info >> std::oct >> flags;
+        return flags;
+      }
+    }
+  }
+  ADD_FAILURE() << "no descriptor of " << path;
+  return 0;
+}
+
 TEST(FileSourceTest, OpensARegularFileAndASymlinkToOne) {
   TempDir dir;
   WriteFile(dir.Join("f"), "0123456789");
@@ -85,9 +108,17 @@ TEST(FileSourceTest, OpensARegularFileAndASymlinkToOne) {
     EXPECT_EQ((*src)->size(), 10u);
     EXPECT_EQ((*src)->name(), dir.Join(name));
     // Not inherited by programs the process runs, and reads never block.
-    const int flags = ::fcntl((*src)->fd(), F_GETFL);
-    EXPECT_NE(flags & O_NONBLOCK, 0);
-    EXPECT_NE(::fcntl((*src)->fd(), F_GETFD) & FD_CLOEXEC, 0);
+    const unsigned flags = OpenFlagsOf(dir.Join("f"));
+    EXPECT_NE(flags & O_NONBLOCK, 0u);
+    EXPECT_NE(flags & O_CLOEXEC, 0u);
+    // Its identity: the file's device and inode, size and mtime.
+    struct stat st {};
+    ASSERT_EQ(::stat(dir.Join("f").c_str(), &st), 0);
+    const SourceIdentity& id = (*src)->identity();
+    EXPECT_EQ(id.id, "file:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino));
+    EXPECT_EQ(id.size, 10u);
+    EXPECT_EQ(id.mtime_sec, st.st_mtim.tv_sec);
+    EXPECT_EQ(id.mtime_nsec, st.st_mtim.tv_nsec);
   }
 }
 

@@ -7,6 +7,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
+
+#include "core/base/text.h"
 
 #define FUZZ_CHECK(cond)                                                    \
   do {                                                                      \
@@ -16,5 +19,15 @@
       std::abort();                                                         \
     }                                                                       \
   } while (false)
+
+namespace npzfs::fuzz {
+
+// A message as npzfs gives them: not empty, one line, valid UTF-8.
+inline bool OneLine(std::string_view message) {
+  return !message.empty() && message.find('\n') == std::string_view::npos &&
+         core::IsValidUtf8(message);
+}
+
+}  // namespace npzfs::fuzz
 
 #endif  // NPZFS_TESTS_FUZZ_FUZZ_CHECK_H_

@@ -8,7 +8,7 @@ Run with a Python that has numpy (Debian 12: /usr/bin/python3):
 - npy_header_fuzzer/: .npy files numpy wrote (every dtype kind, both
   orders, versions 1.0/2.0/3.0) cut to their header plus a few data bytes,
   and a few hand-written headers in older or odd layouts.
-- zip/, shared by zip_index_fuzzer and member_reader_fuzzer: small
+- zip/, shared by zip_index_fuzzer and member_fuzzer: small
   archives as numpy and zipfile write them (stored, deflate, data
   descriptors, zip64 records and extras, bzip2, lzma, a stub in front, junk
   after, comments, names in CP437 and UTF-8, directory and symlink entries,

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/source/byte_source.h"
-#include "core/base/text.h"
 #include "core/archive/zip_index.h"
+#include "core/base/text.h"
+#include "core/source/memory_source.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace npzfs::core {
@@ -20,9 +20,7 @@ namespace {
 constexpr size_t kCentralHeaderSize = 46;  // APPNOTE 4.3.12
 constexpr size_t kLocalHeaderSize = 30;    // APPNOTE 4.3.7
 
-bool OneLine(const std::string& s) {
-  return !s.empty() && s.find('\n') == std::string::npos && IsValidUtf8(s);
-}
+using fuzz::OneLine;
 
 void CheckEntry(const ZipIndex& index, size_t i) {
   const ZipEntry& e = index.entries[i];
@@ -80,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Error& e = index.error();
     FUZZ_CHECK(e.code == Errc::kCorrupt);
     FUZZ_CHECK(OneLine(e.message));
-    FUZZ_CHECK(e.message.rfind("fuzz.npz: ", 0) == 0);
+    FUZZ_CHECK(e.message.rfind("fuzz.npz: ", 0) == 0);  // the name needs no quotes
     return 0;
   }
   CheckIndex(*index, size);

@@ -1,18 +1,18 @@
-// libFuzzer target: over an archive made of arbitrary bytes, the member
-// readers (stored, deflate, bzip2 through libzip), the filesystem's read
-// path (Content), ReadNpyHeader, and what mounting does: ScanArrays and
-// the Tree.
+// libFuzzer target: over an archive made of arbitrary bytes, every member
+// read through its codec (MemberDecoder: stored, deflate, bzip2, LZMA,
+// zstd), the filesystem's read path (Content), ReadNpyHeader, and what
+// mounting does: ScanArrays and the Tree.
 //
-// For each member (the first kMaxMembers) the target reads the whole member
-// front to back in pieces, then a few ranges at offsets derived from the
-// input, with the same reader and with a fresh one, and checks the
-// MemberReader contract: a read returns exactly min(asked, size - offset)
-// bytes or an error, never more than asked or past the declared size; a
-// member read through succeeds only with the declared size and CRC-32;
-// stored members are the archive's bytes; any two successful reads agree on
-// every byte they share.
+// For each member (the first kMaxMembers) the target reads the whole
+// member front to back in pieces, then a few ranges at offsets derived
+// from the input, each with a fresh decoder, and checks the MemberDecoder
+// contract: a read returns exactly min(asked, size - position) bytes or an
+// error naming the member, never more than asked or past the declared
+// size; a member read through succeeds only with the declared size and
+// CRC-32; stored members are the archive's bytes; any two successful
+// reads agree on every byte they share.
 //
-// Work is bounded per input: the readers stop at declared sizes, and the
+// Work is bounded per input: the decoders stop at declared sizes, and the
 // target asks for at most kBudget bytes of member content in all (counting
 // what a decoder must produce to reach an offset), so zip bombs cost time
 // proportional to kBudget, not to what they claim.
@@ -27,10 +27,12 @@
 #include <vector>
 
 #include "core/archive/archive.h"
-#include "core/npy/header_scan.h"
-#include "core/source/byte_source.h"
-#include "core/read/content.h"
+#include "core/codec/member_decoder.h"
 #include "core/base/text.h"
+#include "core/mount/mounted_archive.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/source/memory_source.h"
 #include "core/view/tree.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -73,16 +75,13 @@ uint64_t Fnv1a(const uint8_t* data, size_t size) {
   return h;
 }
 
-bool OneLine(const Error& e) {
-  return !e.message.empty() && e.message.find('\n') == std::string::npos &&
-         IsValidUtf8(e.message);
-}
+using fuzz::OneLine;
 
 // A member's error starts with the member's name, quoted and escaped
 // (names may hold any character, a newline too), and says why, all on one
 // line that needs no escaping.
 bool NamesMember(const Error& err, const ZipEntry& e) {
-  return err.message.rfind(Quote(e.name) + ": ", 0) == 0 && OneLine(err) &&
+  return err.message.rfind(Quote(e.name) + ": ", 0) == 0 && OneLine(err.message) &&
          !NeedsEscape(err.message);
 }
 
@@ -92,9 +91,9 @@ void CheckReadError(const Error& err, const ZipEntry& e) {
   FUZZ_CHECK(NamesMember(err, e));
 }
 
-// What one member's reads through MemberReader have shown.
+// What one member's read through MemberDecoder has shown.
 struct Seen {
-  std::optional<Errc> open_error;  // OpenReader failed with this
+  std::optional<Errc> open_error;  // OpenDecoder failed with this
   std::string prefix;      // bytes [0, prefix.size()) as read front to back
   bool complete = false;   // prefix is the whole member
   bool failed = false;     // the read-through stopped at an error
@@ -121,9 +120,9 @@ class MemberChecker {
 
   Seen Check(size_t i) {
     const ZipEntry& e = archive_.entries()[i];
-    auto reader = archive_.OpenReader(i);
-    if (!reader) {
-      const Error& err = reader.error();
+    auto decoder = archive_.OpenDecoder(i);
+    if (!decoder) {
+      const Error& err = decoder.error();
       FUZZ_CHECK(err.code == Errc::kCorrupt || err.code == Errc::kUnsupported ||
                  err.code == Errc::kInvalidArgument);
       FUZZ_CHECK(NamesMember(err, e));
@@ -133,8 +132,8 @@ class MemberChecker {
       return seen;
     }
     FUZZ_CHECK(e.local_error.empty() && !e.encrypted);
-    Seen seen = ReadThrough(e, **reader);
-    for (int k = 0; k < kRanges && budget_ > 0; ++k) ReadRange(i, e, **reader, seen);
+    Seen seen = ReadThrough(e, **decoder);
+    for (int k = 0; k < kRanges && budget_ > 0; ++k) ReadRange(i, e, seen);
     if (headers_ < kMaxHeaderReads) {
       ++headers_;
       CheckHeader(i, e, seen);
@@ -145,26 +144,28 @@ class MemberChecker {
  private:
   size_t Piece() { return PieceSize(rng_, budget_); }
 
-  // Reads [offset, offset + n); checks the count contract.
-  Result<std::string> Read(MemberReader& r, const ZipEntry& e, uint64_t offset, size_t n) {
+  // Reads the next n bytes; checks the count contract.
+  Result<std::string> Read(MemberDecoder& d, const ZipEntry& e, size_t n) {
     std::string out(n, '\xa5');
-    auto got = r.ReadAt(offset, std::span(reinterpret_cast<std::byte*>(out.data()), n));
+    const uint64_t at = d.position();
+    auto got = d.Read(std::span(reinterpret_cast<std::byte*>(out.data()), n));
     if (!got) {
       CheckReadError(got.error(), e);
       return Fail(std::move(got).error());
     }
-    const uint64_t left = offset >= e.size ? 0 : e.size - offset;
+    const uint64_t left = at >= e.size ? 0 : e.size - at;
     FUZZ_CHECK(*got == std::min<uint64_t>(n, left));
+    FUZZ_CHECK(d.position() == at + *got);
     out.resize(*got);
     return out;
   }
 
-  Seen ReadThrough(const ZipEntry& e, MemberReader& r) {
+  Seen ReadThrough(const ZipEntry& e, MemberDecoder& d) {
     Seen seen;
     while (budget_ > 0) {
       const size_t piece = Piece();
       budget_ -= piece;
-      auto got = Read(r, e, seen.prefix.size(), piece);
+      auto got = Read(d, e, piece);
       if (!got) {
         seen.failed = true;
         return seen;
@@ -187,24 +188,29 @@ class MemberChecker {
     return seen;
   }
 
-  void ReadRange(size_t i, const ZipEntry& e, MemberReader& r, const Seen& seen) {
-    const uint64_t reach = std::min<uint64_t>(e.size, budget_);
-    const uint64_t offset = rng_.Below(reach + 2);
+  // A fresh decoder, forward to `offset`, then n bytes: the same as the
+  // read through, and the same twice.
+  void ReadRange(size_t i, const ZipEntry& e, const Seen& seen) {
+    const uint64_t offset = rng_.Below(std::min<uint64_t>(e.size, budget_) + 2);
     const size_t n = Piece();
-    // A decoder may restart and produce everything before the range.
-    const uint64_t cost = e.method == kMethodStored ? n : offset + n;
-    budget_ -= std::min(budget_, cost);
-    auto first = Read(r, e, offset, n);
-    auto second = Read(r, e, offset, n);
-    if (first) CheckAgrees(seen, offset, *first);
-    if (first && second) FUZZ_CHECK(*first == *second);
-    if (budget_ < cost) return;
-    budget_ -= cost;
-    auto fresh_reader = archive_.OpenReader(i);
-    FUZZ_CHECK(fresh_reader);
-    auto fresh = Read(**fresh_reader, e, offset, n);
-    if (fresh) CheckAgrees(seen, offset, *fresh);
-    if (first && fresh) FUZZ_CHECK(*first == *fresh);
+    const uint64_t cost = offset + n;
+    if (budget_ < 2 * cost) {
+      budget_ = 0;
+      return;
+    }
+    budget_ -= 2 * cost;
+    std::optional<std::string> first;
+    for (int pass = 0; pass < 2; ++pass) {
+      auto d = archive_.OpenDecoder(i);
+      FUZZ_CHECK(d);
+      auto skipped = Read(**d, e, static_cast<size_t>(std::min<uint64_t>(offset, e.size)));
+      if (!skipped) return;
+      auto got = Read(**d, e, n);
+      if (!got) return;
+      CheckAgrees(seen, std::min<uint64_t>(offset, e.size), *got);
+      if (first) FUZZ_CHECK(*first == *got);
+      first = std::move(*got);
+    }
   }
 
   // ReadNpyHeader agrees with parsing the bytes read front to back.
@@ -236,14 +242,25 @@ class MemberChecker {
   size_t headers_ = 0;
 };
 
-// The filesystem's read path, Content, agrees with MemberReader: the same
+// The filesystem's read path, Content, agrees with MemberDecoder: the same
 // count contract, the same bytes, and a member reads through in one exactly
-// when it reads through in the other. Options are tiny so that small inputs
-// reach chunk boundaries, access points, their thinning and cache eviction.
+// when it reads through in the other.
 class ContentChecker {
  public:
-  ContentChecker(const Archive& archive, Rng& rng, uint64_t& budget)
-      : content_(archive, Options()), archive_(archive), rng_(rng), budget_(budget) {}
+  ContentChecker(const Archive& archive, Content& content, Rng& rng, uint64_t& budget)
+      : content_(content), archive_(archive), rng_(rng), budget_(budget) {}
+
+  // Tiny, so that small inputs reach chunk boundaries, access points,
+  // their thinning and cache eviction.
+  static ContentOptions Options() {
+    ContentOptions o;
+    o.cache_size = 64 << 10;
+    o.chunk_size = 4 << 10;
+    o.span = 16 << 10;
+    o.access_point_budget = 100 << 10;
+    o.max_idle_decoders = 2;
+    return o;
+  }
 
   void Check(size_t i, const Seen& seen) {
     const ZipEntry& e = archive_.entries()[i];
@@ -268,16 +285,6 @@ class ContentChecker {
   }
 
  private:
-  static ContentOptions Options() {
-    ContentOptions o;
-    o.cache_size = 64 << 10;
-    o.chunk_size = 4 << 10;
-    o.span = 16 << 10;
-    o.access_point_budget = 100 << 10;
-    o.max_idle_decoders = 2;
-    return o;
-  }
-
   Result<std::string> Read(size_t i, const ZipEntry& e, uint64_t offset, size_t n) {
     std::string out(n, '\x5a');
     auto got = content_.Read(i, offset, std::span(reinterpret_cast<std::byte*>(out.data()), n));
@@ -310,7 +317,7 @@ class ContentChecker {
     return seen;
   }
 
-  Content content_;
+  Content& content_;
   const Archive& archive_;
   Rng& rng_;
   uint64_t& budget_;
@@ -323,17 +330,16 @@ class ContentChecker {
 // raw files only for mappable arrays.
 class MountChecker {
  public:
-  MountChecker(const Archive& archive, const std::vector<Seen>& seen)
-      : archive_(archive), seen_(seen) {}
+  MountChecker(const MountedArchive& mounted, const std::vector<Seen>& seen)
+      : archive_(mounted.archive()), mounted_(mounted), seen_(seen) {}
 
   void Check() {
-    Notes notes;
-    const std::vector<ArrayInfo> arrays = ScanArrays(archive_, notes);
+    const std::vector<ArrayInfo>& arrays = mounted_.arrays();
     FUZZ_CHECK(arrays.size() == archive_.entries().size());
     for (size_t i = 0; i < arrays.size(); ++i) CheckArray(i, arrays[i]);
-    Notes warnings;
-    const Tree tree = Tree::Build(archive_.index(), arrays, 0, {}, warnings);
-    CheckTree(tree, arrays);
+    for (const auto& line : mounted_.info()) FUZZ_CHECK(OneLine(line) && !NeedsEscape(line));
+    for (const auto& line : mounted_.warnings()) FUZZ_CHECK(OneLine(line) && !NeedsEscape(line));
+    CheckTree(mounted_.tree(), arrays);
   }
 
  private:
@@ -407,6 +413,7 @@ class MountChecker {
   }
 
   const Archive& archive_;
+  const MountedArchive& mounted_;
   const std::vector<Seen>& seen_;
 };
 
@@ -416,22 +423,41 @@ class MountChecker {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace npzfs::core;
   std::string bytes(reinterpret_cast<const char*>(data), size);
-  auto archive = Archive::FromSource(std::make_unique<MemorySource>(bytes, "fuzz.npz"));
-  if (!archive) {
-    FUZZ_CHECK(archive.error().code == Errc::kCorrupt);
+  // Set up as a mount sets up (every npy header read), but on archives
+  // whose headers are few: each may cost kMaxNpyHeaderBytes of decoding.
+  auto index = ReadZipIndex(MemorySource(bytes, "fuzz.npz"));
+  if (!index) {
+    FUZZ_CHECK(index.error().code == Errc::kCorrupt);
     return 0;
   }
+  std::unique_ptr<MountedArchive> mounted;
+  std::unique_ptr<Archive> plain;
+  if (index->entries.size() <= kMaxMountMembers) {
+    auto m = MountedArchive::Open(std::make_unique<MemorySource>(bytes, "fuzz.npz"),
+                                  {{}, ContentChecker::Options()});
+    FUZZ_CHECK(m);
+    mounted = std::move(*m);
+  } else {
+    auto a = Archive::FromSource(std::make_unique<MemorySource>(bytes, "fuzz.npz"));
+    FUZZ_CHECK(a);
+    plain = std::move(*a);
+  }
+  const Archive& archive = mounted ? mounted->archive() : *plain;
+  std::optional<Content> own_content;
+  if (!mounted) own_content.emplace(archive, ContentChecker::Options());
+  Content& content_reader = mounted ? mounted->content() : *own_content;
+
   Rng rng(Fnv1a(data, size));
   uint64_t budget = kBudget;
   uint64_t content_budget = kBudget;
-  MemberChecker readers(**archive, bytes, rng, budget);
-  ContentChecker content(**archive, rng, content_budget);
-  const size_t members = std::min((*archive)->entries().size(), kMaxMembers);
+  MemberChecker readers(archive, bytes, rng, budget);
+  ContentChecker content(archive, content_reader, rng, content_budget);
+  const size_t members = std::min(archive.entries().size(), kMaxMembers);
   std::vector<Seen> seen;
   for (size_t i = 0; i < members && budget > 0 && content_budget > 0; ++i) {
     seen.push_back(readers.Check(i));
     content.Check(i, seen.back());
   }
-  if ((*archive)->entries().size() <= kMaxMountMembers) MountChecker(**archive, seen).Check();
+  if (mounted) MountChecker(*mounted, seen).Check();
   return 0;
 }

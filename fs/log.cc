@@ -18,8 +18,8 @@
 #include <mutex>
 #include <string_view>
 
-#include "core/source/file_source.h"
 #include "core/base/text.h"
+#include "core/source/file_source.h"
 
 namespace npzfs::fs {
 namespace {

@@ -130,7 +130,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return (void)fuse_reply_err(req, ToErrno(r.error()));
       }
     }
-    std::call_once(fs.readahead_raised, [&fs] { RaiseReadahead(fs.mountpoint, fs.device, kReadaheadKib); });
+    std::call_once(fs.readahead_raised,
+                   [&fs] { RaiseReadahead(fs.mountpoint, fs.device, kReadaheadKib); });
     fuse_reply_open(req, fi);
   });
 }
@@ -178,7 +179,8 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     const uint64_t offset = static_cast<uint64_t>(off);
     if (off < 0 || offset >= n->size) return (void)fuse_reply_buf(req, nullptr, 0);
     const size_t want = std::min<uint64_t>(size, n->size - offset);
-    auto reply = Fs(req).mounted.content().Read(n->member, n->base + offset, want, ReadBuffer(want));
+    auto reply =
+        Fs(req).mounted.content().Read(n->member, n->base + offset, want, ReadBuffer(want));
     if (!reply) {
       LogReadError(Fs(req), *n, offset, reply.error());
       return (void)fuse_reply_err(req, ToErrno(reply.error()));
@@ -255,8 +257,8 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
 // The xattrs of a node (core/view/attributes.h), what is wrong with them
 // logged once per member and mount: any reader can ask again and again.
 core::NodeXattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
-  core::NodeXattrs x = core::XattrsOf(fs.archive, fs.mounted.arrays(), fs.tree, n,
-                                      fs.archive_path, with_npy);
+  core::NodeXattrs x =
+      core::XattrsOf(fs.archive, fs.mounted.arrays(), fs.tree, n, fs.archive_path, with_npy);
   if ((!x.header_error && x.dropped.empty()) || fs.xattr_note_logged[n.member].exchange(true)) {
     return x;
   }

@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "core/read/options.h"
 #include "core/base/result.h"
+#include "core/read/options.h"
 #include "core/view/tree.h"
 
 namespace npzfs::fs {

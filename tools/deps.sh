@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libfuse3-dev fuse3 libzip-dev zlib1g-dev libbz2-dev libspdlog-dev
+  libfuse3-dev fuse3 libzip-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libisal-dev
-  python3 python3-numpy attr procps util-linux systemd cppcheck groff-base man-db
+  python3 python3-numpy attr procps util-linux systemd cppcheck clang clang-format
+  groff-base man-db
   lintian dpkg-dev file binutils
 )
 if [[ "${NPZFS_DEPS_EXTRA:-}" != "" ]]; then

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/base/text.h"
 #include "core/npy/header_scan.h"
 #include "core/source/file_source.h"
-#include "core/base/text.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {

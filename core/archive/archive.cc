@@ -9,7 +9,8 @@ MemberStream StreamOf(const ZipEntry& e) {
 }
 
 Result<void> CheckReadable(const ZipEntry& e) {
-  if (e.encrypted) return Fail(Unsupported(Quote(e.name) + ": encrypted members are not supported"));
+  if (e.encrypted)
+    return Fail(Unsupported(Quote(e.name) + ": encrypted members are not supported"));
   if (!e.local_error.empty()) return Fail(Corrupt(Quote(e.name) + ": " + e.local_error));
   if (e.is_directory) {
     return Fail(MakeError(Errc::kInvalidArgument, Quote(e.name) + ": is a directory"));

@@ -86,7 +86,8 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
   while (pos-- > 0 && Le32(&tail[pos]) != kEocdSignature) {
   }
   if (pos == static_cast<size_t>(-1)) {
-    return Fail(Corrupt(src.shown_name() + ": not a zip archive (no end of central directory record)"));
+    return Fail(
+        Corrupt(src.shown_name() + ": not a zip archive (no end of central directory record)"));
   }
   const std::byte* eocd = &tail[pos];
   const uint64_t eocd_at = tail_at + pos;
@@ -107,7 +108,8 @@ Result<EndRecord> ReadEndRecord(const ByteSource& src) {
     if (auto r = ReadExactly(src, z64_at, z64); !r) return Fail(std::move(r).error());
     if (Le32(z64.data() + kZip64EocdSize) == kZip64LocatorSignature) {
       if (Le32(&z64[0]) != kZip64EocdSignature) {
-        return Fail(Corrupt(src.shown_name() + ": zip64 end of central directory record not found"));
+        return Fail(
+            Corrupt(src.shown_name() + ": zip64 end of central directory record not found"));
       }
       end.cd_size = Le64(&z64[40]);
       end.cd_offset = Le64(&z64[48]);

@@ -52,7 +52,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
   // cppcheck-suppress passedByValue ; a sink: the error is moved out
-  Result(Unexpected u)                                               // NOLINT
+  Result(Unexpected u)  // NOLINT
       : v_(std::in_place_index<1>, std::move(u.error)) {}
   Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 

@@ -137,7 +137,7 @@ class IsalInflater final : public DeflateDecoder {
   }
 
   std::unique_ptr<inflate_state> state_;  // 87 KB: not on the stack
-  const std::byte* in_end_ = nullptr;      // end of the fetched input
+  const std::byte* in_end_ = nullptr;     // end of the fetched input
   // Looking for block boundaries (InputFor()).
   size_t hunt_step_;
   uint64_t hunted_ = 0;         // input fed in coded blocks while looking

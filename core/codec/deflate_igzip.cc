@@ -84,7 +84,8 @@ Result<void> IsalInflater::Seek(const AccessPoint& point) {
   anchor_bit_ = point.in * 8 - static_cast<uint64_t>(point.bits);
   if (!point.window.empty()) {
     // Cannot fail right after init: it needs a new block and no pending output.
-    isal_inflate_set_dict(&s, reinterpret_cast<uint8_t*>(const_cast<std::byte*>(point.window.data())),
+    isal_inflate_set_dict(&s,
+                          reinterpret_cast<uint8_t*>(const_cast<std::byte*>(point.window.data())),
                           static_cast<uint32_t>(point.window.size()));
   }
   if (point.bits > 0) {
@@ -139,7 +140,8 @@ size_t IsalInflater::InputFor(bool looking) {
   }
   if (s.block_state == ISAL_BLOCK_TYPE0) {
     const int64_t rest = int64_t{s.type0_block_len} - s.read_in_length / 8;
-    return rest > 0 ? std::min<size_t>(have, static_cast<size_t>(rest)) : std::min(have, hunt_step_);
+    return rest > 0 ? std::min<size_t>(have, static_cast<size_t>(rest))
+                    : std::min(have, hunt_step_);
   }
   if (block_bits_ > 0 && !learning_) {
     const uint64_t pos = BitPosition();
@@ -155,12 +157,14 @@ size_t IsalInflater::InputFor(bool looking) {
       predicted_bit_ = 0;
       if (++misses_ >= kMaxMisses) block_bits_ = 0;
     } else if (predicted_bit_ != 0 && pos + margin_bits_ < predicted_bit_) {
-      return std::min<size_t>(have, std::max<uint64_t>((predicted_bit_ - margin_bits_ - pos) / 8, 1));
+      return std::min<size_t>(have,
+                              std::max<uint64_t>((predicted_bit_ - margin_bits_ - pos) / 8, 1));
     } else if (predicted_bit_ != 0) {
       return std::min(have, hunt_step_);
     }
   }
-  const unsigned doublings = static_cast<unsigned>(std::min<uint64_t>(hunted_ / kHuntGrowEvery, 20));
+  const unsigned doublings =
+      static_cast<unsigned>(std::min<uint64_t>(hunted_ / kHuntGrowEvery, 20));
   return std::min(have, hunt_step_ << doublings);
 }
 

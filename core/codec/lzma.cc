@@ -46,12 +46,11 @@ class LzmaDecoder final : public SequentialEngine {
     if (auto r = ReadExactly(input_.source(), input_.span().offset, head); !r) {
       return Fail(std::move(r).error());
     }
-    const unsigned props_size = std::to_integer<unsigned>(head[2]) |
-                                std::to_integer<unsigned>(head[3]) << 8;
+    const unsigned props_size =
+        std::to_integer<unsigned>(head[2]) | std::to_integer<unsigned>(head[3]) << 8;
     if (props_size != kPropertiesSize) {
-      return Fail(CorruptAt("the LZMA properties are " + std::to_string(props_size) +
-                                " bytes long, not 5",
-                            0));
+      return Fail(CorruptAt(
+          "the LZMA properties are " + std::to_string(props_size) + " bytes long, not 5", 0));
     }
     lzma_filter filters[2] = {{LZMA_FILTER_LZMA1, nullptr}, {LZMA_VLI_UNKNOWN, nullptr}};
     const auto* props = reinterpret_cast<const uint8_t*>(head.data() + kHeaderSize);

@@ -58,9 +58,8 @@ Result<size_t> MemberDecoder::Read(std::span<std::byte> out) {
     auto got = engine_->Read(out.subspan(done, want - done));
     if (!got) return Fail(Failed(got.error()));
     if (*got == 0) {
-      return Fail(Failed(Corrupt("the data ends before the declared size " +
-                                 std::to_string(size) + " (uncompressed offset " +
-                                 std::to_string(position()) + ")")));
+      return Fail(Failed(Corrupt("the data ends before the declared size " + std::to_string(size) +
+                                 " (uncompressed offset " + std::to_string(position()) + ")")));
     }
     done += *got;
   }

@@ -59,7 +59,8 @@ class MemberDecoder {
   void set_point_sink(PointSink* sink) { engine_->set_point_sink(sink); }
 
  private:
-  MemberDecoder(const Codec* codec, const CodecOptions& options) : codec_(codec), options_(options) {}
+  MemberDecoder(const Codec* codec, const CodecOptions& options)
+      : codec_(codec), options_(options) {}
   Result<void> CheckEnd();
   Error Failed(const Error& e) const;
 

@@ -41,10 +41,9 @@ Result<NpyHeader> ReadNpyHeader(const Archive& archive, size_t i) {
                         " bytes)"));
   }
   if (prefix->data_offset > kMaxNpyHeaderBytes) {
-    return Fail(Unsupported(Quote(e.name) + ": npy header of " +
-                            std::to_string(prefix->data_offset) +
-                            " bytes is larger than the limit of " +
-                            std::to_string(kMaxNpyHeaderBytes)));
+    return Fail(
+        Unsupported(Quote(e.name) + ": npy header of " + std::to_string(prefix->data_offset) +
+                    " bytes is larger than the limit of " + std::to_string(kMaxNpyHeaderBytes)));
   }
   if (prefix->data_offset > buf.size()) {
     const size_t have = buf.size();
@@ -175,7 +174,8 @@ std::vector<ArrayInfo> ScanArrays(const Archive& archive, Notes& notes) {
       try {
         helper.emplace([&] {
           try {
-            ScanRange(archive.source(), archive.entries(), order.subspan(half), std::span(scanned).subspan(half));
+            ScanRange(archive.source(), archive.entries(), order.subspan(half),
+                      std::span(scanned).subspan(half));
           } catch (const std::bad_alloc&) {
             // What it did not scan is read one header at a time below.
           }
@@ -184,7 +184,8 @@ std::vector<ArrayInfo> ScanArrays(const Archive& archive, Notes& notes) {
         // No thread: the rest is scanned below, one header at a time.
       }
     }
-    ScanRange(archive.source(), archive.entries(), order.first(helper ? half : order.size()), scanned);
+    ScanRange(archive.source(), archive.entries(), order.first(helper ? half : order.size()),
+              scanned);
   }
 
   // Headers the scanner left, and the notes, in file order on this thread
@@ -206,7 +207,8 @@ std::vector<ArrayInfo> ScanArrays(const Archive& archive, Notes& notes) {
     a.header_ok = true;
     a.data_offset = h.data_offset;
     if (h.has_object) {
-      notes.Add(NoteKind::kNoRawFile, Quote(e.path) + ": no raw file: its dtype holds Python objects");
+      notes.Add(NoteKind::kNoRawFile,
+                Quote(e.path) + ": no raw file: its dtype holds Python objects");
     } else if (h.data_size > e.size - h.data_offset) {
       notes.Add(NoteKind::kNoRawFile, Quote(e.path) + ": no raw file: shape x itemsize is " +
                                           std::to_string(h.data_size) + " bytes, the member has " +

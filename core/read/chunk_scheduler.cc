@@ -60,7 +60,7 @@ Result<ChunkRef> ChunkScheduler::Get(size_t member, uint64_t index) {
       return hit;
     }
     Plan plan = index * options_.chunk_size >= m.frontier_pos ? PlanFrontier(member, m, index)
-                                                               : PlanBehind(member, m, index);
+                                                              : PlanBehind(member, m, index);
     if (plan.stream) {
       m.mu.Unlock();
       return Run(member, m, std::move(plan), index);

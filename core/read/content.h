@@ -86,8 +86,7 @@ class Content {
   // cache. Errors: kCorrupt (bad data, size or CRC-32 mismatch: lasting
   // for the member), kUnsupported (encrypted, unknown method), kIo,
   // kInvalidArgument (a directory, no member i), each naming the member.
-  Result<ReadReply> Read(size_t member, uint64_t offset, size_t size,
-                         std::span<std::byte> scratch);
+  Result<ReadReply> Read(size_t member, uint64_t offset, size_t size, std::span<std::byte> scratch);
 
   // The same, copied into `out`; returns the count.
   Result<size_t> Read(size_t member, uint64_t offset, std::span<std::byte> out);

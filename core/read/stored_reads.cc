@@ -24,7 +24,8 @@ Result<size_t> StoredReads::Read(size_t member, uint64_t offset, std::span<std::
   if (offset >= e.size && e.size != 0) return size_t{0};
   out = out.first(std::min<uint64_t>(out.size(), e.size - std::min(offset, e.size)));
   if (auto r = ReadExactly(archive_.source(), e.data_offset + offset, out); !r) {
-    return Fail(Error{r.error().code, r.error().sys_errno, Quote(e.name) + ": " + r.error().message});
+    return Fail(
+        Error{r.error().code, r.error().sys_errno, Quote(e.name) + ": " + r.error().message});
   }
   if (auto r = CoverCrc(member, offset, out); !r) return Fail(std::move(r).error());
   return out.size();
@@ -45,7 +46,8 @@ Result<void> StoredReads::CoverCrc(size_t member, uint64_t offset,
       gaps = s.crc.Gaps(offset, offset + bytes.size());
     }
     std::vector<uint32_t> crcs;
-    for (const auto& g : gaps) crcs.push_back(Crc32(0, bytes.subspan(g.begin - offset, g.end - g.begin)));
+    for (const auto& g : gaps)
+      crcs.push_back(Crc32(0, bytes.subspan(g.begin - offset, g.end - g.begin)));
     MutexLock lock(&mu_);
     State& s = StateOf(member);
     if (s.failure) return Fail(*s.failure);

@@ -21,9 +21,9 @@ namespace npzfs::core {
 // hold the same bytes. What is made from a source and kept (a persisted
 // index) is bound to it.
 struct SourceIdentity {
-  std::string id;          // "file:DEV:INO", "memory:NAME", ...
-  uint64_t size = 0;       // bytes
-  int64_t mtime_sec = 0;   // the last modification, when known
+  std::string id;         // "file:DEV:INO", "memory:NAME", ...
+  uint64_t size = 0;      // bytes
+  int64_t mtime_sec = 0;  // the last modification, when known
   int32_t mtime_nsec = 0;
   bool operator==(const SourceIdentity&) const = default;
 };

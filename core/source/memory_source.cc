@@ -27,7 +27,10 @@ Result<size_t> MemorySource::ReadAt(uint64_t offset, std::span<std::byte> out) c
 
 BorrowedSource::BorrowedSource(std::span<const std::byte> bytes, uint64_t base,
                                const std::string& name)
-    : bytes_(bytes), base_(base), name_(name), identity_{"borrowed:" + name, base + bytes.size(), 0, 0} {}
+    : bytes_(bytes),
+      base_(base),
+      name_(name),
+      identity_{"borrowed:" + name, base + bytes.size(), 0, 0} {}
 
 Result<size_t> BorrowedSource::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   if (offset < base_) return size_t{0};

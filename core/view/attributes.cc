@@ -21,9 +21,8 @@ struct stat StatOf(const Tree& tree, const Node& n, const Ownership& owner) {
   return st;
 }
 
-NodeXattrs XattrsOf(const Archive& archive, const std::vector<ArrayInfo>& arrays,
-                    const Tree& tree, const Node& n, std::string_view archive_path,
-                    bool with_npy) {
+NodeXattrs XattrsOf(const Archive& archive, const std::vector<ArrayInfo>& arrays, const Tree& tree,
+                    const Node& n, std::string_view archive_path, bool with_npy) {
   NodeXattrs x;
   if (tree.Ino(n) == Tree::kRootIno) {
     x.values = RootXattrs(std::string(archive_path), archive.entries().size());

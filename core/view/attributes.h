@@ -60,9 +60,8 @@ struct NodeXattrs {
 
 // The root's (archive_path: absolute) and every member's; `with_npy`
 // false leaves out the user.npy.* ones, which need the header read.
-NodeXattrs XattrsOf(const Archive& archive, const std::vector<ArrayInfo>& arrays,
-                    const Tree& tree, const Node& n, std::string_view archive_path,
-                    bool with_npy);
+NodeXattrs XattrsOf(const Archive& archive, const std::vector<ArrayInfo>& arrays, const Tree& tree,
+                    const Node& n, std::string_view archive_path, bool with_npy);
 
 // Whether listing `n`'s names needs its header read again: not when the
 // header is under 16 KiB, which cannot produce a value over the 64 KiB

@@ -145,8 +145,7 @@ class Tree::Builder {
   // Names `slot` and makes it a child of `parent`: a new one, or, when
   // `replaced` is given, in that child's place (same name, same position,
   // so no other child moves).
-  void Place(uint32_t slot, uint32_t parent, std::string_view name,
-             uint32_t replaced = kNoMember) {
+  void Place(uint32_t slot, uint32_t parent, std::string_view name, uint32_t replaced = kNoMember) {
     Node& n = N(slot);
     n.name_off = static_cast<uint32_t>(tree_.names_.size());
     assert(name.size() <= UINT16_MAX);
@@ -206,9 +205,9 @@ class Tree::Builder {
     const std::string_view last = tree_.Name(tree_.nodes_[kids.back()]);
     if (last < name) return kNoMember;
     if (last == name) return kids.back();
-    auto it = std::lower_bound(kids.begin(), kids.end(), name, [this](uint32_t k, std::string_view n) {
-      return tree_.Name(tree_.nodes_[k]) < n;
-    });
+    auto it = std::lower_bound(
+        kids.begin(), kids.end(), name,
+        [this](uint32_t k, std::string_view n) { return tree_.Name(tree_.nodes_[k]) < n; });
     return it != kids.end() && tree_.Name(tree_.nodes_[*it]) == name ? *it : kNoMember;
   }
 
@@ -395,9 +394,9 @@ class Tree::Builder {
   Notes& notes_;
   Tree tree_;
   std::vector<std::vector<uint32_t>> kids_;
-  std::vector<bool> hashed_;  // per directory: its children are in by_name_
+  std::vector<bool> hashed_;        // per directory: its children are in by_name_
   std::vector<uint32_t> position_;  // per node: where it is in its parent's kids_
-  IdTable by_name_;           // children of hashed directories, by (parent, name)
+  IdTable by_name_;                 // children of hashed directories, by (parent, name)
 };
 
 Tree Tree::Build(const ZipIndex& index, std::span<const ArrayInfo> arrays, int64_t archive_mtime,

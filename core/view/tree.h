@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "core/archive/archive.h"
-#include "core/npy/header_scan.h"
-#include "core/base/notes.h"
 #include "core/archive/zip_index.h"
+#include "core/base/notes.h"
+#include "core/npy/header_scan.h"
 
 namespace npzfs::core {
 

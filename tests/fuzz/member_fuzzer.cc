@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "core/archive/archive.h"
-#include "core/codec/member_decoder.h"
 #include "core/base/text.h"
+#include "core/codec/member_decoder.h"
 #include "core/mount/mounted_archive.h"
 #include "core/npy/header_scan.h"
 #include "core/read/content.h"
@@ -94,9 +94,9 @@ void CheckReadError(const Error& err, const ZipEntry& e) {
 // What one member's read through MemberDecoder has shown.
 struct Seen {
   std::optional<Errc> open_error;  // OpenDecoder failed with this
-  std::string prefix;      // bytes [0, prefix.size()) as read front to back
-  bool complete = false;   // prefix is the whole member
-  bool failed = false;     // the read-through stopped at an error
+  std::string prefix;              // bytes [0, prefix.size()) as read front to back
+  bool complete = false;           // prefix is the whole member
+  bool failed = false;             // the read-through stopped at an error
 };
 
 // Bytes read at `offset` agree with those read front to back.

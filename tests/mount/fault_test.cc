@@ -150,7 +150,7 @@ TEST_F(FaultTest, DaemonKilledMidReadGivesEnotconnAndRemountWorks) {
   struct stat st {};
   EXPECT_EQ(::stat(m->Path("f4.npy").c_str(), &st), -1);
   EXPECT_EQ(errno, ENOTCONN);
-  file.Reset();  // closed before unmounting, as a reader would
+  file.Reset();         // closed before unmounting, as a reader would
   m->KillAndCleanUp();  // fusermount3 -u on the dead mount
   EXPECT_FALSE(IsMountpoint(mnt));
   m.reset();

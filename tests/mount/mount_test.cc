@@ -355,13 +355,12 @@ TEST_F(MountTest, LzmaAndBzip2MembersRead) {
     ASSERT_TRUE(m);
     for (size_t i = 0; i < members.size(); ++i) {
       const std::string name = members[i]["name"];
-      EXPECT_EQ(ReadFile(m->Path(name)), ReadFile(dump + "/" + std::to_string(i) + ".bin"))
-          << name;
+      EXPECT_EQ(ReadFile(m->Path(name)), ReadFile(dump + "/" + std::to_string(i) + ".bin")) << name;
     }
     std::string out;
-    EXPECT_EQ(RunCommand({NPZFS_PYTHON, NPZFS_MOUNT_SCRIPTS "/check_mount.py", m->path(), archive},
-                         &out),
-              0)
+    EXPECT_EQ(
+        RunCommand({NPZFS_PYTHON, NPZFS_MOUNT_SCRIPTS "/check_mount.py", m->path(), archive}, &out),
+        0)
         << out;
   }
 }

@@ -1,8 +1,5 @@
 #include "tests/support/test_support.h"
 
-#include "core/source/file_source.h"
-#include "core/source/memory_source.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -18,6 +15,9 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+
+#include "core/source/file_source.h"
+#include "core/source/memory_source.h"
 
 extern char** environ;
 
@@ -115,9 +115,9 @@ ProcessDirs& Dirs() {
 
 bool IsStandard(std::string_view kind) {
   // make_npz.py's STANDARD.
-  for (const char* k : {"stored", "compressed", "descriptor_stored", "descriptor_compressed",
-                        "comment", "nonnpy", "bzip2", "lzma", "prefix", "junk_after", "encrypted",
-                        "cp437", "empty"}) {
+  for (const char* k :
+       {"stored", "compressed", "descriptor_stored", "descriptor_compressed", "comment", "nonnpy",
+        "bzip2", "lzma", "prefix", "junk_after", "encrypted", "cp437", "empty"}) {
     if (kind == k) return true;
   }
   return false;

@@ -30,8 +30,8 @@ std::string Npy(int major, std::string_view dict, std::string_view payload) {
 
 std::string NpyV1(std::string_view descr, std::string_view shape, std::string_view payload) {
   return Npy(1,
-             "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " +
-                 std::string(shape) + ", }",
+             "{'descr': '" + std::string(descr) +
+                 "', 'fortran_order': False, 'shape': " + std::string(shape) + ", }",
              payload);
 }
 

@@ -13,11 +13,11 @@ namespace npzfs::testing {
 // One member as it goes into the archive.
 struct ZipMember {
   std::string name;
-  std::string data;       // the bytes stored: compressed ones unless method 0
-  uint16_t method = 0;    // 0 stored, 8 deflate, 93 zstd, ...
-  uint16_t flags = 0;     // general-purpose flags (0x800: UTF-8 name)
-  uint32_t crc32 = 0;     // of the uncompressed content
-  uint64_t size = 0;      // uncompressed
+  std::string data;     // the bytes stored: compressed ones unless method 0
+  uint16_t method = 0;  // 0 stored, 8 deflate, 93 zstd, ...
+  uint16_t flags = 0;   // general-purpose flags (0x800: UTF-8 name)
+  uint32_t crc32 = 0;   // of the uncompressed content
+  uint64_t size = 0;    // uncompressed
   std::string local_extra;
   std::string central_extra;
 };

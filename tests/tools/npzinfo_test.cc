@@ -209,7 +209,8 @@ TEST(NpzinfoTest, JsonFailureIsOneObjectOnStdoutAndTheLineOnStderr) {
   // A path is the user's, but what could act on a terminal is quoted and
   // escaped in the message, and the message is exact in JSON.
   const std::string odd = dir.Join("odd\x1b[2J\nname.npz");
-  const std::string said = "'" + dir.Join("odd\\x1b[2J\\nname.npz") + "': No such file or directory";
+  const std::string said =
+      "'" + dir.Join("odd\\x1b[2J\\nname.npz") + "': No such file or directory";
   const Output out = NpzinfoStream({odd, "--json"}, 1);
   EXPECT_EQ(nlohmann::json::parse(out.text), nlohmann::json({{"archive", odd}, {"error", said}}));
   EXPECT_EQ(NpzinfoStream({odd, "--json"}, 2).text, "npzinfo: " + said + "\n");

@@ -82,18 +82,25 @@ bool ParseArgs(int argc, char** argv, Args& a) {
     if (key == "--engine") {
       const std::string name = eq + 1;
       if (name != "zlib" && name != "isal") return false;
-      a.options.codec.deflate = name == "isal" ? npzfs::core::InflateEngine::kIsal
-                                               : npzfs::core::InflateEngine::kZlib;
+      a.options.codec.deflate =
+          name == "isal" ? npzfs::core::InflateEngine::kIsal : npzfs::core::InflateEngine::kZlib;
       continue;
     }
     const unsigned long long v = std::strtoull(eq + 1, nullptr, 10);
-    if (key == "--runs") a.runs = static_cast<int>(v);
-    else if (key == "--reads") a.reads = static_cast<int>(v);
-    else if (key == "--cache_size") a.options.cache_size = v;
-    else if (key == "--chunk_size") a.options.chunk_size = v;
-    else if (key == "--span") a.options.span = v;
-    else if (key == "--budget") a.options.access_point_budget = v;
-    else return false;
+    if (key == "--runs")
+      a.runs = static_cast<int>(v);
+    else if (key == "--reads")
+      a.reads = static_cast<int>(v);
+    else if (key == "--cache_size")
+      a.options.cache_size = v;
+    else if (key == "--chunk_size")
+      a.options.chunk_size = v;
+    else if (key == "--span")
+      a.options.span = v;
+    else if (key == "--budget")
+      a.options.access_point_budget = v;
+    else
+      return false;
   }
   return a.runs > 0 && a.reads > 0;
 }
@@ -109,8 +116,7 @@ struct Run {
   uint64_t point_bytes = 0;
 };
 
-bool ReadOrSay(Content& c, size_t member, uint64_t offset, std::span<std::byte> buf,
-               size_t* got) {
+bool ReadOrSay(Content& c, size_t member, uint64_t offset, std::span<std::byte> buf, size_t* got) {
   auto r = c.Read(member, offset, buf);
   if (!r) {
     std::fprintf(stderr, "read at %llu: %s\n", static_cast<unsigned long long>(offset),
@@ -212,16 +218,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& e = (*archive)->entries()[member];
-  std::printf("%s: %llu bytes, %llu compressed (%.2f:1); %s; cache %llu MiB, chunk %llu KiB, "
-              "span %llu KiB, point budget %llu MiB (0: automatic), %d runs\n",
-              a.member.c_str(), static_cast<unsigned long long>(e.size),
-              static_cast<unsigned long long>(e.compressed_size),
-              static_cast<double>(e.size) / static_cast<double>(e.compressed_size),
-              npzfs::core::EngineName(a.options.codec.deflate),
-              static_cast<unsigned long long>(a.options.cache_size >> 20),
-              static_cast<unsigned long long>(a.options.chunk_size >> 10),
-              static_cast<unsigned long long>(a.options.span >> 10),
-              static_cast<unsigned long long>(a.options.access_point_budget >> 20), a.runs);
+  std::printf(
+      "%s: %llu bytes, %llu compressed (%.2f:1); %s; cache %llu MiB, chunk %llu KiB, "
+      "span %llu KiB, point budget %llu MiB (0: automatic), %d runs\n",
+      a.member.c_str(), static_cast<unsigned long long>(e.size),
+      static_cast<unsigned long long>(e.compressed_size),
+      static_cast<double>(e.size) / static_cast<double>(e.compressed_size),
+      npzfs::core::EngineName(a.options.codec.deflate),
+      static_cast<unsigned long long>(a.options.cache_size >> 20),
+      static_cast<unsigned long long>(a.options.chunk_size >> 10),
+      static_cast<unsigned long long>(a.options.span >> 10),
+      static_cast<unsigned long long>(a.options.access_point_budget >> 20), a.runs);
   std::vector<double> seq, seq_cpu, med, p99, med_cpu;
   Run run;
   for (int i = 0; i < a.runs; ++i) {
@@ -238,7 +245,8 @@ int main(int argc, char** argv) {
   Report("random 4 KiB read, median", med, "ms");
   Report("random 4 KiB read, p99", p99, "ms");
   Report("random 4 KiB read, CPU median", med_cpu, "ms");
-  std::printf("%-32s %llu points, %.1f MiB\n", "access points", static_cast<unsigned long long>(run.points),
+  std::printf("%-32s %llu points, %.1f MiB\n", "access points",
+              static_cast<unsigned long long>(run.points),
               static_cast<double>(run.point_bytes) / (1 << 20));
   std::printf("%-32s %.1f MiB\n", "peak RSS (VmHWM)", PeakRssMib());
   return 0;

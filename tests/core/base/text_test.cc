@@ -26,9 +26,9 @@ TEST(EscapeTest, ShowsBidiControlsSeparatorsAndC1) {
 
 TEST(EscapeTest, ShowsInvalidUtf8ByteByByte) {
   EXPECT_EQ(Escape("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(Escape("cut\xe6\xb8"), "cut\\xe6\\xb8");        // truncated sequence
-  EXPECT_EQ(Escape("\xc0\xaf"), "\\xc0\\xaf");              // overlong '/'
-  EXPECT_EQ(Escape("\xed\xa0\x80"), "\\xed\\xa0\\x80");     // a surrogate
+  EXPECT_EQ(Escape("cut\xe6\xb8"), "cut\\xe6\\xb8");              // truncated sequence
+  EXPECT_EQ(Escape("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(Escape("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
   EXPECT_EQ(Escape("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
 }
 

@@ -52,10 +52,10 @@ std::string ZipLzma(std::string_view data, bool end_marker) {
   filters[0].id = LZMA_FILTER_LZMA1EXT;
   std::string out(data.size() + data.size() / 2 + 1024, '\0');
   size_t pos = 0;
-  EXPECT_EQ(lzma_raw_buffer_encode(filters, nullptr, reinterpret_cast<const uint8_t*>(data.data()),
-                                   data.size(), reinterpret_cast<uint8_t*>(out.data()), &pos,
-                                   out.size()),
-            LZMA_OK);
+  EXPECT_EQ(
+      lzma_raw_buffer_encode(filters, nullptr, reinterpret_cast<const uint8_t*>(data.data()),
+                             data.size(), reinterpret_cast<uint8_t*>(out.data()), &pos, out.size()),
+      LZMA_OK);
   out.resize(pos);
   return std::string("\x09\x04\x05\x00", 4) + props + out;
 }

@@ -21,8 +21,8 @@ namespace npzfs::core {
 namespace {
 
 using testing::AsBytes;
-using testing::Engines;
 using testing::EngineParamName;
+using testing::Engines;
 using testing::ReadFile;
 using testing::StandardArchive;
 using testing::ZipfileDump;

@@ -187,8 +187,7 @@ TEST(MemberDecoderTest, DeclaredSizeIsEnforcedBothWays) {
          {Case{size - 1, lzma ? "invalid LZMA data" : "goes on past the declared size"},
           Case{size + 100, lzma ? "invalid LZMA data" : "ends before the declared size"}}) {
       std::string bytes = good;
-      testing::PatchBoth(bytes, name, testing::kLocalUsize, testing::kCentralUsize, 4,
-                         c.declared);
+      testing::PatchBoth(bytes, name, testing::kLocalUsize, testing::kCentralUsize, 4, c.declared);
       auto a = OpenBytes(bytes);
       ASSERT_TRUE(a);
       auto all = ReadMember(*a, IndexOf(*a, name));

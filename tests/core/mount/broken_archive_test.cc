@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "core/archive/archive.h"
+#include "core/base/text.h"
 #include "core/mount/mounted_archive.h"
-#include "core/source/file_source.h"
 #include "core/npy/header_scan.h"
 #include "core/read/content.h"
-#include "core/base/text.h"
+#include "core/source/file_source.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::core {
@@ -41,45 +41,118 @@ using nlohmann::json;
 // keeps this in step with the generator).
 const char* const kCases[] = {
     // truncation
-    "trunc_end_record_0", "trunc_end_record_4", "trunc_end_record_14", "trunc_end_record_21",
-    "trunc_comment", "trunc_central_directory_start", "trunc_central_directory_middle",
-    "trunc_central_directory_end", "trunc_local_header", "trunc_member_data",
-    "cd_cut_end_record_kept", "cd_cut_size_adjusted", "trunc_data_stored_short",
-    "trunc_data_stored_past_end", "trunc_data_deflate_short", "trunc_data_deflate_past_end",
+    "trunc_end_record_0",
+    "trunc_end_record_4",
+    "trunc_end_record_14",
+    "trunc_end_record_21",
+    "trunc_comment",
+    "trunc_central_directory_start",
+    "trunc_central_directory_middle",
+    "trunc_central_directory_end",
+    "trunc_local_header",
+    "trunc_member_data",
+    "cd_cut_end_record_kept",
+    "cd_cut_size_adjusted",
+    "trunc_data_stored_short",
+    "trunc_data_stored_past_end",
+    "trunc_data_deflate_short",
+    "trunc_data_deflate_past_end",
     // end record and central directory
-    "eocd_cd_offset_low", "eocd_cd_offset_high", "eocd_cd_size_too_large", "eocd_multi_disk",
-    "zip64_locator_without_record", "cd_bad_signature", "eocd_count_wrong",
-    "zip64_extra_too_short", "zip64_everything", "prefix_stub",
-    "stub_removed_offsets_adjusted", "junk_after_end",
+    "eocd_cd_offset_low",
+    "eocd_cd_offset_high",
+    "eocd_cd_size_too_large",
+    "eocd_multi_disk",
+    "zip64_locator_without_record",
+    "cd_bad_signature",
+    "eocd_count_wrong",
+    "zip64_extra_too_short",
+    "zip64_everything",
+    "prefix_stub",
+    "stub_removed_offsets_adjusted",
+    "junk_after_end",
     // local headers against the central directory
-    "local_method_differs", "central_method_differs", "local_name_differs",
-    "local_name_longer", "local_crc_differs", "local_size_differs", "local_csize_differs",
-    "local_zip64_size_differs", "local_signature_bad", "local_offset_past_end",
-    "local_header_past_end", "cd_entries_share_local_header", "descriptor_zero_local_sizes",
+    "local_method_differs",
+    "central_method_differs",
+    "local_name_differs",
+    "local_name_longer",
+    "local_crc_differs",
+    "local_size_differs",
+    "local_csize_differs",
+    "local_zip64_size_differs",
+    "local_signature_bad",
+    "local_offset_past_end",
+    "local_header_past_end",
+    "cd_entries_share_local_header",
+    "descriptor_zero_local_sizes",
     "descriptor_local_sizes_wrong",
     // declared sizes against the data
-    "size_smaller_deflate", "size_larger_deflate", "csize_smaller_deflate",
-    "csize_larger_deflate", "size_smaller_stored", "size_larger_stored", "stored_sizes_differ",
-    "bomb_declared_small", "size_smaller_bzip2", "size_larger_bzip2",
+    "size_smaller_deflate",
+    "size_larger_deflate",
+    "csize_smaller_deflate",
+    "csize_larger_deflate",
+    "size_smaller_stored",
+    "size_larger_stored",
+    "stored_sizes_differ",
+    "bomb_declared_small",
+    "size_smaller_bzip2",
+    "size_larger_bzip2",
     // CRC-32
-    "crc_stored", "crc_deflate", "crc_bzip2", "crc_empty_members",
+    "crc_stored",
+    "crc_deflate",
+    "crc_bzip2",
+    "crc_empty_members",
     // npy headers
-    "npy_garbage", "npy_truncated_prefix", "npy_empty_member", "npy_bad_version",
-    "npy_header_len_past_member", "npy_overlong_header", "npy_lying_shape",
-    "npy_shape_overflow", "npy_data_short", "npy_data_long", "npy_negative_dim",
-    "npy_missing_key", "npy_nul_in_header", "npy_header_garbage", "npy_unknown_dtype",
+    "npy_garbage",
+    "npy_truncated_prefix",
+    "npy_empty_member",
+    "npy_bad_version",
+    "npy_header_len_past_member",
+    "npy_overlong_header",
+    "npy_lying_shape",
+    "npy_shape_overflow",
+    "npy_data_short",
+    "npy_data_long",
+    "npy_negative_dim",
+    "npy_missing_key",
+    "npy_nul_in_header",
+    "npy_header_garbage",
+    "npy_unknown_dtype",
     "npy_object_array",
     // names
-    "name_dotdot", "name_dot", "name_absolute", "name_empty_component", "name_empty",
-    "name_nul", "name_300_chars", "name_5000_chars", "name_deep", "name_backslash",
-    "name_bad_utf8", "name_encodings", "name_duplicates", "name_file_dir_conflict",
-    "name_directory_with_data", "name_raw_collision",
+    "name_dotdot",
+    "name_dot",
+    "name_absolute",
+    "name_empty_component",
+    "name_empty",
+    "name_nul",
+    "name_300_chars",
+    "name_5000_chars",
+    "name_deep",
+    "name_backslash",
+    "name_bad_utf8",
+    "name_encodings",
+    "name_duplicates",
+    "name_file_dir_conflict",
+    "name_directory_with_data",
+    "name_raw_collision",
     // encryption and methods
-    "encrypted_zipcrypto", "encrypted_deflate", "encrypted_strong", "encrypted_aes",
-    "method_bzip2", "method_lzma", "method_zstd_corrupt", "method_deflate64", "method_unknown",
-    "method_bzip2_corrupt", "method_deflate_corrupt",
+    "encrypted_zipcrypto",
+    "encrypted_deflate",
+    "encrypted_strong",
+    "encrypted_aes",
+    "method_bzip2",
+    "method_lzma",
+    "method_zstd_corrupt",
+    "method_deflate64",
+    "method_unknown",
+    "method_bzip2_corrupt",
+    "method_deflate_corrupt",
     // empty and many
-    "empty_numpy", "empty_with_comment", "empty_file", "empty_short_file", "many_members",
+    "empty_numpy",
+    "empty_with_comment",
+    "empty_file",
+    "empty_short_file",
+    "many_members",
     "many_members_count_wrapped",
 };
 
@@ -131,9 +204,8 @@ Result<std::unique_ptr<MountedArchive>> Mount(const std::string& path) {
 }
 
 ReadOutcome ReadWithContent(Content& content, size_t i) {
-  return ReadThrough(100'000, [&](uint64_t off, std::span<std::byte> out) {
-    return content.Read(i, off, out);
-  });
+  return ReadThrough(
+      100'000, [&](uint64_t off, std::span<std::byte> out) { return content.Read(i, off, out); });
 }
 
 class BrokenArchiveTest : public ::testing::TestWithParam<const char*> {
@@ -191,8 +263,8 @@ void BrokenArchiveTest::CheckRead(const ZipEntry& e, const json& m, const ReadOu
   if (read == "ok") {
     ASSERT_FALSE(got.error) << got.error->message;
     ASSERT_TRUE(content);
-    EXPECT_TRUE(got.bytes == *content) << "read " << got.bytes.size() << " bytes, want "
-                                       << content->size();
+    EXPECT_TRUE(got.bytes == *content)
+        << "read " << got.bytes.size() << " bytes, want " << content->size();
     return;
   }
   ASSERT_TRUE(got.error) << "read " << got.bytes.size() << " bytes without an error";
@@ -261,9 +333,7 @@ TEST_P(BrokenArchiveTest, MeetsItsManifest) {
   }
 }
 
-std::string CaseName(const ::testing::TestParamInfo<const char*>& param) {
-  return param.param;
-}
+std::string CaseName(const ::testing::TestParamInfo<const char*>& param) { return param.param; }
 
 INSTANTIATE_TEST_SUITE_P(Cases, BrokenArchiveTest, ::testing::ValuesIn(kCases), CaseName);
 

@@ -16,8 +16,8 @@
 namespace npzfs::core {
 namespace {
 
-using testing::Engines;
 using testing::EngineParamName;
+using testing::Engines;
 using testing::IndexOf;
 using testing::OpenBytes;
 using testing::OpenPath;
@@ -411,8 +411,7 @@ TEST_P(ContentTest, CrcMismatchFailsThatReadAndEveryLaterRead) {
     auto last = ReadRange(content, i, 0, 1000);
     ASSERT_FALSE(last);
     EXPECT_EQ(last.error().code, Errc::kCorrupt);
-    EXPECT_EQ(last.error().message.rfind("'" + std::string(c.member) + "': CRC-32 mismatch", 0),
-              0u)
+    EXPECT_EQ(last.error().message.rfind("'" + std::string(c.member) + "': CRC-32 mismatch", 0), 0u)
         << last.error().message;
     auto again = ReadRange(content, i, 0, 10);
     ASSERT_FALSE(again);
@@ -523,9 +522,9 @@ TEST_P(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
   const std::string good = ReadFile(StandardArchive("compressed"));
   std::string bad = good;
   testing::PatchBoth(bad, "large.npy", testing::kLocalCrc, testing::kCentralCrc, 4, 0xdeadbeef);
-  const std::string want = ReadFile(ZipfileDump(StandardArchive("compressed")) + "/" +
-                                    std::to_string(IndexOf(*OpenBytes(good), "large.npy")) +
-                                    ".bin");
+  const std::string want =
+      ReadFile(ZipfileDump(StandardArchive("compressed")) + "/" +
+               std::to_string(IndexOf(*OpenBytes(good), "large.npy")) + ".bin");
   for (const std::string* bytes : {&good, static_cast<const std::string*>(&bad)}) {
     auto a = OpenBytes(*bytes);
     ASSERT_TRUE(a);

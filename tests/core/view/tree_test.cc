@@ -182,7 +182,8 @@ TEST(TreeTest, SameTreeWhetherNamesComeInOrderOrNot) {
     EXPECT_EQ(Find(b.tree, "raw/d/c")->kind, NodeKind::kRaw);
     EXPECT_EQ(b.tree.Lookup(*d, "b"), nullptr);
     EXPECT_EQ(b.tree.Lookup(*d, "zz"), nullptr);
-    EXPECT_EQ(b.warnings, std::vector<std::string>{"'d/x': left out: a directory has the same path"});
+    EXPECT_EQ(b.warnings,
+              std::vector<std::string>{"'d/x': left out: a directory has the same path"});
   }
 }
 

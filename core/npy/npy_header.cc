@@ -20,6 +20,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/base/text.h"
+
 namespace npzfs::core {
 namespace {
 
@@ -48,61 +50,6 @@ struct PyValue {
   std::vector<PyValue> items;
 };
 using Kind = PyValue::Kind;
-
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// Length (1-4) of the UTF-8 sequence at s[i], storing its code point in
-// *cp; 0 when invalid. Strict like Python's decoder: no overlong forms, no
-// surrogates, nothing above U+10FFFF.
-size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
-  auto byte = [&](size_t k) -> unsigned {
-    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
-  };
-  const unsigned b0 = byte(0);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len = 0;
-  unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  char32_t c = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2, c = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3, c = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;  // overlong
-    if (b0 == 0xED) hi = 0x9F;  // surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4, c = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;  // overlong
-    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    const unsigned b = byte(k);
-    if (b < (k == 1 ? lo : 0x80u) || b > (k == 1 ? hi : 0xBFu)) return 0;
-    c = (c << 6) | (b & 0x3F);
-  }
-  *cp = c;
-  return len;
-}
 
 // Code points >= U+0080 that CPython 3.11 (Unicode 14) escapes in repr():
 // categories Cc, Cf, Cs, Co, Zs, Zl, Zp. Unassigned code points (Cn), which
@@ -157,7 +104,7 @@ void AppendStrRepr(std::u32string_view s, std::string* out) {
     } else if (cp == U'\r') {
       out->append("\\r");
     } else if (IsPrintable(cp)) {
-      AppendUtf8(cp, out);
+      AppendUtf8(cp, *out);
     } else {
       AppendHexEscape(cp, out);
     }
@@ -220,7 +167,7 @@ std::string ShortRepr(const PyValue& v) {
 
 std::string ToUtf8(std::u32string_view s) {
   std::string out;
-  for (char32_t cp : s) AppendUtf8(cp, &out);
+  for (char32_t cp : s) AppendUtf8(cp, out);
   return out;
 }
 
@@ -388,7 +335,7 @@ std::string LiteralParser::Excerpt(size_t start, size_t end) const {
   std::string out;
   for (size_t i = start, n = 0; i < end; ++n) {
     if (n == 40) return out + "...";
-    AppendUtf8(CodePointAt(&i), &out);
+    AppendUtf8(CodePointAt(&i), out);
   }
   return out;
 }
@@ -843,13 +790,8 @@ std::string HeaderTextUtf8(std::string_view text, Encoding encoding) {
   auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f'; };
   while (end > 0 && space(text[end - 1])) --end;
   text = text.substr(0, end);
-  const bool ascii = std::all_of(text.begin(), text.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (encoding == Encoding::kUtf8 || ascii) return std::string(text);
-  std::string out;
-  out.reserve(text.size() * 2);
-  for (char c : text) AppendUtf8(static_cast<unsigned char>(c), &out);
-  return out;
+  if (encoding == Encoding::kUtf8 || IsAscii(text)) return std::string(text);
+  return Latin1ToUtf8(text);
 }
 
 // ---------------------------------------------------------------------------

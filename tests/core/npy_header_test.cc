@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/text.h"
+
 namespace npzfs::core {
 namespace {
 
@@ -127,20 +129,6 @@ std::string Dict(std::string_view descr_text, std::string_view shape = "(3,)",
   return "{'descr': " + std::string(descr_text) +
          ", 'fortran_order': " + std::string(fortran_order) + ", 'shape': " + std::string(shape) +
          ", }";
-}
-
-std::string Latin1ToUtf8(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      out.push_back(c);
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (b >> 6)));
-      out.push_back(static_cast<char>(0x80 | (b & 0x3F)));
-    }
-  }
-  return out;
 }
 
 Result<NpyHeader> Parse(std::string_view npy) { return ParseNpyHeader(AsBytes(npy)); }

@@ -1202,6 +1202,8 @@ Result<NpyPrefix> ParseNpyPrefix(std::span<const std::byte> bytes) {
   return prefix;
 }
 
+namespace {
+
 // Consumes `lit` at the front of `s`.
 bool Eat(std::string_view& s, std::string_view lit) {
   if (!s.starts_with(lit)) return false;
@@ -1263,6 +1265,8 @@ std::optional<NpyHeader> ParseAsNumpyWrites(std::string_view text, Encoding enco
   h.header_text = HeaderTextUtf8(text, encoding);
   return h;
 }
+
+}  // namespace
 
 Result<NpyHeader> ParseNpyHeader(std::span<const std::byte> bytes) {
   auto prefix = ParseNpyPrefix(bytes);

@@ -33,6 +33,7 @@
 #include "core/base/text.h"
 #include "core/view/tree.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace npzfs::core {
 namespace {

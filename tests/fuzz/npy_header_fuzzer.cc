@@ -13,6 +13,7 @@
 #include "core/npy/npy_header.h"
 #include "core/base/text.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace npzfs::core {
 namespace {

@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "core/archive/archive.h"
-#include "core/npy/header_scan.h"
-#include "core/source/byte_source.h"
-#include "core/read/content.h"
 #include "core/base/text.h"
+#include "core/npy/header_scan.h"
+#include "core/read/content.h"
+#include "core/source/byte_source.h"
 #include "core/view/tree.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -75,8 +75,7 @@ uint64_t Fnv1a(const uint8_t* data, size_t size) {
 }
 
 bool OneLine(const Error& e) {
-  return !e.message.empty() && e.message.find('\n') == std::string::npos &&
-         IsValidUtf8(e.message);
+  return !e.message.empty() && e.message.find('\n') == std::string::npos && IsValidUtf8(e.message);
 }
 
 // A member's error starts with the member's name, quoted and escaped
@@ -96,9 +95,9 @@ void CheckReadError(const Error& err, const ZipEntry& e) {
 // What one member's reads through MemberReader have shown.
 struct Seen {
   std::optional<Errc> open_error;  // OpenReader failed with this
-  std::string prefix;      // bytes [0, prefix.size()) as read front to back
-  bool complete = false;   // prefix is the whole member
-  bool failed = false;     // the read-through stopped at an error
+  std::string prefix;              // bytes [0, prefix.size()) as read front to back
+  bool complete = false;           // prefix is the whole member
+  bool failed = false;             // the read-through stopped at an error
 };
 
 // Bytes read at `offset` agree with those read front to back.

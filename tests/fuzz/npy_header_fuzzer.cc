@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/npy/npy_header.h"
 #include "core/base/text.h"
+#include "core/npy/npy_header.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -63,14 +63,13 @@ std::string WrapV3(const std::string& dict) {
 void CheckReprsRoundTrip(const NpyHeader& h) {
   const std::string descr =
       !h.descr_repr.empty() && h.descr_repr[0] == '[' ? h.descr_repr : QuotePy(h.descr_repr);
-  const std::string dict = "{'descr': " + descr + ", 'fortran_order': " +
-                           (h.fortran_order ? "True" : "False") +
+  const std::string dict = "{'descr': " + descr +
+                           ", 'fortran_order': " + (h.fortran_order ? "True" : "False") +
                            ", 'shape': " + h.shape_repr + ", }";
   const std::string npy = WrapV3(dict);
   auto again = ParseNpyHeader(AsBytes(npy));
   if (!again) {
-    std::fprintf(stderr, "reparse of %s failed: %s\n", dict.c_str(),
-                 again.error().message.c_str());
+    std::fprintf(stderr, "reparse of %s failed: %s\n", dict.c_str(), again.error().message.c_str());
   }
   FUZZ_CHECK(again);
   FUZZ_CHECK(again->descr_repr == h.descr_repr);
@@ -81,8 +80,7 @@ void CheckReprsRoundTrip(const NpyHeader& h) {
   FUZZ_CHECK(again->fortran_order == h.fortran_order);
 }
 
-void CheckAccepted(std::span<const std::byte> bytes, const NpyPrefix& prefix,
-                   const NpyHeader& h) {
+void CheckAccepted(std::span<const std::byte> bytes, const NpyPrefix& prefix, const NpyHeader& h) {
   FUZZ_CHECK(h.major == prefix.major && h.minor == prefix.minor);
   FUZZ_CHECK(h.data_offset == prefix.data_offset);
   FUZZ_CHECK(h.data_offset <= bytes.size());

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/source/byte_source.h"
-#include "core/base/text.h"
 #include "core/archive/zip_index.h"
+#include "core/base/text.h"
+#include "core/source/byte_source.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_target.h"
 

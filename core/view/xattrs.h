@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/npy/npy_header.h"
+#include "core/npy/header.h"
 #include "core/archive/zip_index.h"
 
 namespace npzfs::core {

@@ -1,4 +1,4 @@
-#include "core/npy/npy_header.h"
+#include "core/npy/header.h"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/base/text.h"
-#include "core/npy/npy_header.h"
+#include "core/npy/header.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_target.h"
 

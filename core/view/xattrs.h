@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/npy/header.h"
 #include "core/archive/zip_index.h"
+#include "core/npy/header.h"
 
 namespace npzfs::core {
 

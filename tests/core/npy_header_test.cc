@@ -1,5 +1,3 @@
-#include "core/npy/header.h"
-
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "core/base/text.h"
+#include "core/npy/header.h"
 
 namespace npzfs::core {
 namespace {

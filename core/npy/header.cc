@@ -176,6 +176,23 @@ std::optional<uint64_t> EatDim(std::string_view& s) {
   return dim;
 }
 
+// A shape as repr() writes it, "(3, 4)", "(3,)" or "()", into h->shape and
+// h->shape_repr.
+bool EatShape(std::string_view& s, NpyHeader* h) {
+  const std::string_view start = s;
+  if (!Eat(s, "(")) return false;
+  while (!s.starts_with(")")) {
+    auto dim = EatDim(s);
+    if (!dim) return false;
+    h->shape.push_back(*dim);
+    if (Eat(s, ", ")) continue;
+    if (!Eat(s, ",") || h->shape.size() != 1 || !s.starts_with(")")) return false;
+  }
+  s.remove_prefix(1);
+  h->shape_repr = std::string(start.substr(0, start.size() - s.size()));
+  return true;
+}
+
 // The header exactly as numpy's writer lays it out, which nearly every file
 // has: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), } then
 // spaces and a newline. Read directly, it gives what the literal parser
@@ -191,27 +208,17 @@ std::optional<NpyHeader> ParseAsNumpyWrites(std::string_view text, Encoding enco
   const auto dtype = ParseTypestr(typestr);
   if (!dtype || typestr.find('\\') != typestr.npos) return std::nullopt;
   NpyHeader h;
-  if (Eat(s, "', 'fortran_order': False, 'shape': (")) {
+  if (Eat(s, "', 'fortran_order': False, 'shape': ")) {
     h.fortran_order = false;
-  } else if (Eat(s, "', 'fortran_order': True, 'shape': (")) {
+  } else if (Eat(s, "', 'fortran_order': True, 'shape': ")) {
     h.fortran_order = true;
   } else {
     return std::nullopt;
   }
-  const size_t shape_at = static_cast<size_t>(s.data() - text.data()) - 1;
-  while (!s.starts_with(")")) {
-    auto dim = EatDim(s);
-    if (!dim) return std::nullopt;
-    h.shape.push_back(*dim);
-    if (Eat(s, ", ")) continue;
-    if (!Eat(s, ",") || h.shape.size() != 1 || !s.starts_with(")")) return std::nullopt;
-  }
-  const size_t shape_end = static_cast<size_t>(s.data() - text.data()) + 1;
-  if (!Eat(s, "), }") ||
+  if (!EatShape(s, &h) || !Eat(s, ", }") ||
       !std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\n'; })) {
     return std::nullopt;
   }
-  h.shape_repr = std::string(text.substr(shape_at, shape_end - shape_at));
   h.descr_repr = std::string(typestr);
   h.itemsize = dtype->itemsize;
   h.has_object = dtype->has_object;

@@ -23,14 +23,15 @@ enum class Encoding { kLatin1, kUtf8 };
 // forms, u/r prefixes, escapes, adjacent literals), int (decimal, 0x/0o/0b,
 // '_', one unary sign), True/False/None, tuple, list and dict, with
 // comments and line continuations; a repeated dict key keeps its last
-// value. Everything else (floats, bytes, sets, names, operators, ints
-// beyond int64, nesting deeper than 64) is kCorrupt; \N{name} escapes are
-// kUnsupported.
+// value. Everything else (floats, bytes and f-strings, sets, names,
+// operators, non-str dict keys, ints beyond int64, nesting deeper than 64)
+// is kCorrupt; \N{name} escapes are kUnsupported.
 //
-// `text` must be valid in `encoding` (no check here). `base` is the offset
-// of text[0] in the .npy: every position, in the values and in messages,
-// counts from the start of the .npy. `strip_long_suffix`: drop a Python 2
-// 'L' after an int (v1.0/v2.0). Pure; thread-safe.
+// `text` must be valid in `encoding`, which the caller checks (header.cc
+// also refuses NUL bytes, as Python does). `base` is the offset of text[0]
+// in the .npy: every position, in the values and in messages, counts from
+// the start of the .npy. `strip_long_suffix`: drop a Python 2 'L' after an
+// int (v1.0/v2.0). Pure; thread-safe.
 Result<PyValue> ParseLiteral(std::string_view text, Encoding encoding, uint64_t base,
                              bool strip_long_suffix);
 

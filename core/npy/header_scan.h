@@ -11,7 +11,7 @@
 #include "core/archive/archive.h"
 #include "core/base/notes.h"
 #include "core/base/result.h"
-#include "core/npy/npy_header.h"
+#include "core/npy/header.h"
 
 namespace npzfs::core {
 

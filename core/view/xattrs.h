@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/archive/zip_index.h"
-#include "core/npy/npy_header.h"
+#include "core/npy/header.h"
 
 namespace npzfs::core {
 

@@ -1,5 +1,3 @@
-#include "core/npy/npy_header.h"
-
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -9,6 +7,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/base/text.h"
+#include "core/npy/header.h"
 
 namespace npzfs::core {
 namespace {
@@ -127,20 +128,6 @@ std::string Dict(std::string_view descr_text, std::string_view shape = "(3,)",
   return "{'descr': " + std::string(descr_text) +
          ", 'fortran_order': " + std::string(fortran_order) + ", 'shape': " + std::string(shape) +
          ", }";
-}
-
-std::string Latin1ToUtf8(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      out.push_back(c);
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (b >> 6)));
-      out.push_back(static_cast<char>(0x80 | (b & 0x3F)));
-    }
-  }
-  return out;
 }
 
 Result<NpyHeader> Parse(std::string_view npy) { return ParseNpyHeader(AsBytes(npy)); }

@@ -35,6 +35,7 @@
 #include "core/source/memory_source.h"
 #include "core/view/tree.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace npzfs::core {
 namespace {

@@ -13,6 +13,7 @@
 #include "core/base/text.h"
 #include "core/source/memory_source.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace npzfs::core {
 namespace {

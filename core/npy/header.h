@@ -6,8 +6,8 @@
 // hostile header yields an Error with code kCorrupt (or kUnsupported for a
 // well-formed header numpy itself could not load, e.g. an unknown dtype
 // kind) whose message says what is wrong and at which byte.
-#ifndef NPZFS_CORE_NPY_NPY_HEADER_H_
-#define NPZFS_CORE_NPY_NPY_HEADER_H_
+#ifndef NPZFS_CORE_NPY_HEADER_H_
+#define NPZFS_CORE_NPY_HEADER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +20,7 @@
 
 namespace npzfs::core {
 
-inline constexpr size_t kNpyMagicSize = 6;      // "\x93NUMPY"
+inline constexpr size_t kNpyMagicSize = 6;       // "\x93NUMPY"
 inline constexpr size_t kNpyMinPrefixSize = 10;  // magic, version, 2-byte len
 inline constexpr size_t kNpyMaxPrefixSize = 12;  // v2.0/3.0: 4-byte len
 
@@ -101,4 +101,4 @@ Result<NpyHeader> ParseNpyHeader(std::span<const std::byte> bytes);
 
 }  // namespace npzfs::core
 
-#endif  // NPZFS_CORE_NPY_NPY_HEADER_H_
+#endif  // NPZFS_CORE_NPY_HEADER_H_

@@ -3,12 +3,12 @@
 
 Run with a Python that has numpy 1.24 (Debian 12: /usr/bin/python3):
 
-    /usr/bin/python3 tests/core/npy_header_cases.py > tests/core/npy_header_cases.inc
+    /usr/bin/python3 tests/core/npy/npy_header_cases.py > tests/core/npy/npy_header_cases.inc
 
 The test npy_header_cases_up_to_date (npy_header_cases_test.cmake) fails
 when the committed .inc is not what this script writes.
 
-Three tables for tests/core/npy_header_test.cc:
+Three tables for tests/core/npy/header_test.cc:
 
 - kNumpyWritten: prefix and header exactly as numpy's write_array wrote them,
   with what numpy reads back (descr repr, shape, itemsize, hasobject).

@@ -45,7 +45,7 @@ struct InvalidCase {
   std::string_view message;  // a substring of the error message
 };
 
-#include "tests/core/npy_header_cases.inc"
+#include "tests/core/npy/npy_header_cases.inc"
 
 std::span<const std::byte> AsBytes(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));

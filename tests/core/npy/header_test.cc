@@ -1,3 +1,5 @@
+#include "core/npy/header.h"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "core/base/text.h"
-#include "core/npy/header.h"
 
 namespace npzfs::core {
 namespace {

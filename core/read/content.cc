@@ -41,10 +41,10 @@ Result<ReadReply> Content::Read(size_t member, uint64_t offset, size_t size,
   const ZipEntry& e = archive_.entries()[member];
   if (auto r = CheckReadable(e); !r) return Fail(std::move(r).error());
   if (e.method != kMethodStored) return ReadChunked(member, offset, size);
-  auto got = stored_.Read(member, offset, scratch.first(std::min(size, scratch.size())));
+  auto got = stored_.Read(member, offset, std::min(size, scratch.size()), scratch);
   if (!got) return Fail(std::move(got).error());
   ReadReply reply;
-  reply.Add(scratch.first(*got));
+  reply.Add(*got);
   return reply;
 }
 

@@ -1,5 +1,7 @@
-// Reads of stored members: their bytes straight from the archive, and their
-// CRC-32 checked once every byte has been read, in any order.
+// Reads of stored members: their bytes straight from the archive (where
+// the source has it mapped, from the mapping itself: no copy but the
+// kernel's into the reader's pages), and their CRC-32 checked once every
+// byte has been read, in any order.
 #ifndef NPZFS_CORE_READ_STORED_READS_H_
 #define NPZFS_CORE_READ_STORED_READS_H_
 
@@ -28,11 +30,13 @@ class StoredReads {
   StoredReads(const StoredReads&) = delete;
   StoredReads& operator=(const StoredReads&) = delete;
 
-  // Reads bytes [offset, offset + out.size()) of stored member i into
-  // `out`; returns the count, smaller only at the member's end. Errors:
-  // kIo, kCorrupt (the archive changed; a CRC-32 mismatch, lasting for the
+  // Bytes [offset, offset + size) of stored member i, fewer only at the
+  // member's end: where the source holds them in memory (a mapped file),
+  // else read into `scratch` (at least `size` bytes). Errors: kIo,
+  // kCorrupt (the archive changed; a CRC-32 mismatch, lasting for the
   // member), each naming the member.
-  Result<size_t> Read(size_t member, uint64_t offset, std::span<std::byte> out) EXCLUDES(mu_);
+  Result<std::span<const std::byte>> Read(size_t member, uint64_t offset, size_t size,
+                                          std::span<std::byte> scratch) EXCLUDES(mu_);
 
  private:
   struct State {
@@ -45,6 +49,7 @@ class StoredReads {
   State& StateOf(size_t member) REQUIRES(mu_);
   Result<void> CoverCrc(size_t member, uint64_t offset, std::span<const std::byte> bytes)
       EXCLUDES(mu_);
+  Error Changed(size_t member) const;
 
   const Archive& archive_;
   Mutex mu_;

@@ -46,6 +46,17 @@ class ByteSource {
 
   uint64_t size() const { return identity().size; }
 
+  // The source's bytes where they already are in memory (a mapped file),
+  // so that they can be sent without a copy; empty when the source has no
+  // such view. Reading a mapped file's bytes raises SIGBUS once the file
+  // shrinks under the mapping: they are read with GuardedCrc32
+  // (core/base/fault_guard.h) before anything else touches them, and the
+  // source checked unchanged (Check()) after.
+  virtual std::span<const std::byte> Mapped() const { return {}; }
+
+  // kCorrupt once the source is no longer what it was when opened.
+  virtual Result<void> Check() const { return {}; }
+
   // name() as messages show it: quoted and escaped when it needs to be.
   std::string shown_name() const;
 };

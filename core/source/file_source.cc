@@ -1,6 +1,7 @@
 #include "core/source/file_source.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,17 @@ Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
     return Fail(MakeError(Errc::kIo, shown + ": replaced by another file while being opened"));
   }
   return std::unique_ptr<FileSource>(new FileSource(std::move(fd), IdentityOf(st), path));
+}
+
+FileSource::FileSource(UniqueFd fd, SourceIdentity identity, std::string path)
+    : fd_(std::move(fd)), identity_(std::move(identity)), path_(std::move(path)) {
+  if (identity_.size == 0) return;
+  void* p = ::mmap(nullptr, identity_.size, PROT_READ, MAP_SHARED, fd_.get(), 0);
+  if (p != MAP_FAILED) mapped_ = {static_cast<const std::byte*>(p), identity_.size};
+}
+
+FileSource::~FileSource() {
+  if (!mapped_.empty()) ::munmap(const_cast<std::byte*>(mapped_.data()), mapped_.size());
 }
 
 Result<void> FileSource::CheckUnchanged() const {

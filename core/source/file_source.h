@@ -44,17 +44,26 @@ class FileSource final : public ByteSource {
   const SourceIdentity& identity() const override { return identity_; }
   const std::string& name() const override { return path_; }
 
+  // The whole file, mapped read-only at Open() (empty when it could not
+  // be).
+  std::span<const std::byte> Mapped() const override { return mapped_; }
+
   // kCorrupt once the file is no longer as it was opened.
+  Result<void> Check() const override { return CheckUnchanged(); }
   Result<void> CheckUnchanged() const;
 
+  ~FileSource() override;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
  private:
-  FileSource(UniqueFd fd, SourceIdentity identity, std::string path)
-      : fd_(std::move(fd)), identity_(std::move(identity)), path_(std::move(path)) {}
+  FileSource(UniqueFd fd, SourceIdentity identity, std::string path);
 
   UniqueFd fd_;
   SourceIdentity identity_;
   mutable std::atomic<bool> changed_{false};
   std::string path_;
+  std::span<const std::byte> mapped_;
 };
 
 }  // namespace npzfs::core

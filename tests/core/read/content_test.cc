@@ -506,13 +506,24 @@ TEST_P(ContentTest, RepliesFromChunksTheReplyKeepsAlive) {
   reply->CopyTo(std::as_writable_bytes(std::span(copy)));
   EXPECT_TRUE(copy == big.want.substr(5000, 100'000));
 
+  // A stored member of a file: from the file's mapping; of bytes in
+  // memory (no mapping): read into the scratch buffer.
   auto stored = OpenPath(StandardArchive("stored"));
   ASSERT_TRUE(stored);
+  const size_t i = IndexOf(*stored, "large.npy");
   Content plain(*stored, Defaults());
-  auto r = plain.Read(IndexOf(*stored, "large.npy"), 100, 5000, scratch);
+  auto r = plain.Read(i, 100, 5000, scratch);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->pieces().size(), 1u);
-  EXPECT_EQ(r->pieces()[0].data(), scratch.data());
+  const auto mapped = stored->source().Mapped();
+  ASSERT_FALSE(mapped.empty());
+  EXPECT_EQ(r->pieces()[0].data(), mapped.data() + stored->entries()[i].data_offset + 100);
+  auto in_memory = OpenBytes(ReadFile(StandardArchive("stored")));
+  Content memory(*in_memory, Defaults());
+  auto m = memory.Read(i, 100, 5000, scratch);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->pieces()[0].data(), scratch.data());
+  EXPECT_TRUE(std::equal(r->pieces()[0].begin(), r->pieces()[0].end(), m->pieces()[0].begin()));
 }
 
 // With no decoder kept between reads, the frontier restarts at its last

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/base/crc32.h"
+#include "core/base/unique_fd.h"
 #include "tests/support/test_support.h"
 
 namespace npzfs::core {
@@ -23,20 +24,19 @@ TEST(FaultGuardTest, SigbusFromAShrunkenMappingFailsTheCrcNotTheProcess) {
   const std::string path = dir.Join("f");
   const std::string data(64 << 10, 'x');
   testing::WriteFile(path, data);
-  const int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  void* p = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd, 0);
+  const UniqueFd fd(::open(path.c_str(), O_RDWR));
+  ASSERT_TRUE(fd.valid());
+  void* p = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd.get(), 0);
   ASSERT_NE(p, MAP_FAILED);
   const std::span<const std::byte> mapped(static_cast<const std::byte*>(p), data.size());
   EXPECT_EQ(GuardedCrc32(0, mapped), Crc32(0, AsBytes(data)));
-  ASSERT_EQ(::ftruncate(fd, 8192), 0);
+  ASSERT_EQ(::ftruncate(fd.get(), 8192), 0);
   for (int k = 0; k < 3; ++k) {
     EXPECT_EQ(GuardedCrc32(0, mapped), std::nullopt);
     EXPECT_EQ(GuardedCrc32(0, mapped.subspan(40000, 100)), std::nullopt);
   }
   EXPECT_EQ(GuardedCrc32(0, mapped.first(8192)), Crc32(0, AsBytes(data).first(8192)));
   ::munmap(p, data.size());
-  ::close(fd);
 }
 
 }  // namespace

@@ -16,6 +16,20 @@ namespace {
 
 using testing::AsBytes;
 
+// A file mapped read-only for the scope.
+struct Mapping {
+  Mapping(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) bytes = {static_cast<const std::byte*>(p), size};
+  }
+  ~Mapping() {
+    if (bytes.data()) ::munmap(const_cast<std::byte*>(bytes.data()), bytes.size());
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::span<const std::byte> bytes;
+};
+
 // A mapped file cut short: reading its pages past the new end raises
 // SIGBUS, which the guard turns into "no CRC", before and after as often
 // as asked; bytes still there read as usual.
@@ -26,9 +40,9 @@ TEST(FaultGuardTest, SigbusFromAShrunkenMappingFailsTheCrcNotTheProcess) {
   testing::WriteFile(path, data);
   const UniqueFd fd(::open(path.c_str(), O_RDWR));
   ASSERT_TRUE(fd.valid());
-  void* p = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd.get(), 0);
-  ASSERT_NE(p, MAP_FAILED);
-  const std::span<const std::byte> mapped(static_cast<const std::byte*>(p), data.size());
+  const Mapping map(fd.get(), data.size());
+  ASSERT_TRUE(map.bytes.data());
+  const std::span<const std::byte> mapped = map.bytes;
   EXPECT_EQ(GuardedCrc32(0, mapped), Crc32(0, AsBytes(data)));
   ASSERT_EQ(::ftruncate(fd.get(), 8192), 0);
   for (int k = 0; k < 3; ++k) {
@@ -36,7 +50,6 @@ TEST(FaultGuardTest, SigbusFromAShrunkenMappingFailsTheCrcNotTheProcess) {
     EXPECT_EQ(GuardedCrc32(0, mapped.subspan(40000, 100)), std::nullopt);
   }
   EXPECT_EQ(GuardedCrc32(0, mapped.first(8192)), Crc32(0, AsBytes(data).first(8192)));
-  ::munmap(p, data.size());
 }
 
 }  // namespace

@@ -81,11 +81,7 @@ Result<ReadReply> Content::ReadChunked(size_t member, uint64_t offset, size_t si
 
 ContentStats Content::stats() {
   ContentStats s;
-  const SchedulerStats sched = scheduler_.stats();
-  s.bytes_decoded = sched.bytes_decoded;
-  s.chunks_made = sched.chunks_made;
-  s.resumes = sched.resumes;
-  s.waits = sched.waits;
+  static_cast<SchedulerStats&>(s) = scheduler_.stats();
   const AccessPointStats points = points_.stats();
   s.access_points = points.count;
   s.access_point_bytes = points.bytes;

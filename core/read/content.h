@@ -40,11 +40,7 @@
 
 namespace npzfs::core {
 
-struct ContentStats {
-  uint64_t bytes_decoded = 0;  // uncompressed bytes produced, skipped ones too
-  uint64_t chunks_made = 0;    // chunks decoded
-  uint64_t resumes = 0;        // decoders started at an access point past 0
-  uint64_t waits = 0;          // times a reader waited for another's decoding
+struct ContentStats : SchedulerStats {
   uint64_t access_points = 0;
   uint64_t access_point_bytes = 0;
   uint64_t idle_decoders = 0;

@@ -107,7 +107,8 @@ TEST_P(ArchiveMountTest, NumpyReadsEveryArrayThroughTheMount) {
 
 INSTANTIATE_TEST_SUITE_P(Standard, ArchiveMountTest,
                          ::testing::Values("stored", "compressed", "descriptor_stored",
-                                           "descriptor_compressed", "nonnpy", "prefix"));
+                                           "descriptor_compressed", "nonnpy", "prefix", "bzip2",
+                                           "lzma"));
 
 TEST_F(MountTest, StatShowsModesOwnerTimesAndExactSizes) {
   const std::string archive = StandardArchive("stored");
@@ -342,28 +343,6 @@ TEST_F(MountTest, UnsupportedMembersAreListedAndFailWithEnotsup) {
   }
   EXPECT_FALSE(ReadFile(m->Path("b.npy")).empty());
   m.reset();
-}
-
-// LZMA (zipfile's ZIP_LZMA) and bzip2 members read like any other, through
-// every tool: numpy maps them, and the bytes are zipfile's.
-TEST_F(MountTest, LzmaAndBzip2MembersRead) {
-  for (const char* kind : {"lzma", "bzip2"}) {
-    SCOPED_TRACE(kind);
-    const std::string archive = StandardArchive(kind);
-    const std::string dump = ZipfileDump(archive);
-    const auto members = ZipfileIndex(archive);
-    auto m = MountedNpz::Start(archive);
-    ASSERT_TRUE(m);
-    for (size_t i = 0; i < members.size(); ++i) {
-      const std::string name = members[i]["name"];
-      EXPECT_EQ(ReadFile(m->Path(name)), ReadFile(dump + "/" + std::to_string(i) + ".bin")) << name;
-    }
-    std::string out;
-    EXPECT_EQ(
-        RunCommand({NPZFS_PYTHON, NPZFS_MOUNT_SCRIPTS "/check_mount.py", m->path(), archive}, &out),
-        0)
-        << out;
-  }
 }
 
 // Runs npzfs in the background, as users do, and checks what it prints.

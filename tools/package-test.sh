@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian package and tries it as a user would: a Release build
-# in build-pkg/ with Debian's hardening flags, cpack -G DEB, lintian (any
+# Builds the Debian package and tries it as a user would: a build in
+# build-pkg/ as Debian's tools make one (dpkg-buildflags, hardening on, no
+# CMake build type), cpack -G DEB, lintian (any
 # error fails), dpkg -i, then `mount -t fuse.npzfs` of a generated sample
 # through the system's mount.fuse3 and the installed /usr/bin/npzfs, and
 # dpkg -r. The mount and the package are cleaned up on any failure.
@@ -25,13 +26,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== package: Release build in $build/"
+echo "== package: build in $build/, as Debian's tools build (dpkg-buildflags, no build type)"
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cppflags=$(dpkg-buildflags --get CPPFLAGS)
 CFLAGS="$(dpkg-buildflags --get CFLAGS) $cppflags" \
 CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $cppflags" \
 LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_INSTALL_PREFIX=/usr \
     -DNPZFS_BUILD_TESTS=OFF -DNPZFS_WERROR=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 rm -f "$build"/npzfs_*.deb

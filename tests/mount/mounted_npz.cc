@@ -125,7 +125,7 @@ std::unique_ptr<MountedNpz> MountedNpz::StartAt(const std::string& archive,
     m->unmounted_ = true;
     return nullptr;
   }
-  if (!WaitForMount(m->mnt_, true, 20, m->pid_)) {
+  if (!WaitForMount(m->mnt_, true, 20 * kTimeFactor, m->pid_)) {
     ADD_FAILURE() << "npzfs did not mount " << archive << "; its output:\n" << m->Log();
     return nullptr;  // the destructor cleans up
   }
@@ -137,7 +137,7 @@ int MountedNpz::Unmount() {
   unmounted_ = true;
   std::string out;
   const int rc = RunCommand({"fusermount3", "-u", mnt_}, &out);
-  int status = WaitOrKill(pid_, 20);
+  int status = WaitOrKill(pid_, 20 * kTimeFactor);
   if (rc != 0 || IsMountpoint(mnt_)) {
     ADD_FAILURE() << "fusermount3 -u " << mnt_ << " failed: " << out;
     RunCommand({"fusermount3", "-u", "-z", mnt_});
@@ -149,7 +149,7 @@ int MountedNpz::Unmount() {
 int MountedNpz::Terminate(int signal) {
   unmounted_ = true;
   ::kill(pid_, signal);
-  const int status = WaitOrKill(pid_, 20);
+  const int status = WaitOrKill(pid_, 20 * kTimeFactor);
   if (!WaitForMount(mnt_, false, 10)) {
     ADD_FAILURE() << "still mounted after the daemon ended";
     RunCommand({"fusermount3", "-u", "-z", mnt_});
@@ -160,7 +160,7 @@ int MountedNpz::Terminate(int signal) {
 void MountedNpz::KillAndCleanUp() {
   unmounted_ = true;
   ::kill(pid_, SIGKILL);
-  WaitOrKill(pid_, 20);
+  WaitOrKill(pid_, 20 * kTimeFactor);
   std::string out;
   if (RunCommand({"fusermount3", "-u", mnt_}, &out) != 0) {
     ADD_FAILURE() << "fusermount3 -u after SIGKILL: " << out;

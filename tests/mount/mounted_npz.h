@@ -22,13 +22,16 @@ const char* NpzfsBinary();
 // True when /dev/fuse and fusermount3 are usable here.
 bool CanMount();
 
+// How much longer than usual to wait for a daemon: more in sanitized builds.
+inline constexpr double kTimeFactor = NPZFS_TEST_TIME_FACTOR;
+
 // True when `path` is a mountpoint in /proc/self/mountinfo.
 bool IsMountpoint(const std::string& path);
 
 class MountedNpz {
  public:
   // Runs `npzfs -f ARGS... ARCHIVE MNT` on a fresh directory and waits up
-  // to 20 s for the mount. Returns nullptr (after ADD_FAILURE with the
+  // to 20 s (times kTimeFactor) for the mount. Returns nullptr (after ADD_FAILURE with the
   // daemon's output) when it does not come up.
   static std::unique_ptr<MountedNpz> Start(const std::string& archive,
                                            const std::vector<std::string>& args = {});

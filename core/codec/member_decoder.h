@@ -51,6 +51,10 @@ class MemberDecoder {
   uint64_t position() const { return engine_->position(); }
   // The CRC-32 of the bytes before position(), when known.
   std::optional<uint32_t> crc() const;
+  // The engine's running CRC-32: of the bytes since the start, or since
+  // the point it went to (continuing that point's crc, else from 0). Two
+  // readings give the CRC-32 of the bytes between them (CrcBetween).
+  uint32_t running_crc() const { return engine_->crc(); }
   const MemberStream& member() const { return member_; }
   const Codec& codec() const { return *codec_; }
 

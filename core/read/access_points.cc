@@ -20,6 +20,14 @@ PointRef AccessPointIndex::Best(size_t member, uint64_t offset) {
   return *std::prev(it);
 }
 
+uint64_t AccessPointIndex::Next(size_t member, uint64_t offset) {
+  MutexLock lock(&mu_);
+  const auto& points = At(member).points;
+  auto it = std::upper_bound(points.begin(), points.end(), offset,
+                             [](uint64_t o, const PointRef& p) { return o < p->out; });
+  return it == points.end() ? UINT64_MAX : (*it)->out;
+}
+
 uint64_t AccessPointIndex::Last(size_t member) {
   MutexLock lock(&mu_);
   return At(member).points.back()->out;

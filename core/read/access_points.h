@@ -43,6 +43,10 @@ class AccessPointIndex {
   // other).
   PointRef Best(size_t member, uint64_t offset) EXCLUDES(mu_);
 
+  // The offset of the first point of `member` after `offset`; UINT64_MAX
+  // when there is none.
+  uint64_t Next(size_t member, uint64_t offset) EXCLUDES(mu_);
+
   // The offset of the last point of `member`.
   uint64_t Last(size_t member) EXCLUDES(mu_);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 
 #include "core/base/text.h"
 
@@ -37,7 +38,7 @@ class FrontierSink final : public PointSink {
 ChunkScheduler::MemberState& ChunkScheduler::StateOf(size_t member) {
   MutexLock lock(&states_mu_);
   auto& s = states_[member];
-  if (!s) s = std::make_unique<MemberState>();
+  if (!s) s = std::make_unique<MemberState>(archive_.entries()[member].size, options_.chunk_size);
   return *s;
 }
 
@@ -162,7 +163,7 @@ Result<ChunkRef> ChunkScheduler::RunOrThrow(size_t member, MemberState& m, Plan&
     const bool last =
         made->index == index || plan.stream->position() >= archive_.entries()[member].size;
     ChunkRef chunk = made->chunk;
-    Publish(member, m, plan, *made, last);
+    if (auto bad = Publish(member, m, plan, *made, last)) return Fail(Abandon(m, plan, *bad));
     if (last) return chunk;
   }
 }
@@ -181,9 +182,11 @@ Result<ChunkScheduler::Made> ChunkScheduler::MakeNextChunk(size_t member, Stream
   std::byte scratch[4096];
   const auto skip = length > 0 ? chunk->mutable_bytes() : std::span<std::byte>(scratch);
   if (auto r = SkipTo(s, std::min(begin, size), skip); !r) return Fail(std::move(r).error());
+  const uint32_t before = s.decoder->running_crc();
   auto got = s.decoder->Read(chunk->mutable_bytes());
   if (!got) return Fail(std::move(got).error());
   assert(*got == length);
+  made.crc = CrcBetween(before, s.decoder->running_crc(), length);
   bytes_decoded_.fetch_add(length, std::memory_order_relaxed);
   chunks_made_.fetch_add(1, std::memory_order_relaxed);
   made.chunk = std::move(chunk);
@@ -200,8 +203,34 @@ Result<void> ChunkScheduler::SkipTo(Stream& s, uint64_t to, std::span<std::byte>
   return {};
 }
 
-void ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan, const Made& made,
-                             bool last) {
+// Records the chunk's CRC-32, or checks it against the one recorded; when
+// the chunks now cover the member, their combination must be its CRC-32.
+std::optional<Error> ChunkScheduler::CheckCrc(size_t member, MemberState& m, const Made& made) {
+  const ZipEntry& e = archive_.entries()[member];
+  if (e.size == 0) return std::nullopt;
+  switch (m.crcs.Record(made.index, made.crc)) {
+    case ChunkCrcs::Check::kMatches:
+      return std::nullopt;
+    case ChunkCrcs::Check::kMismatch:
+      crc_mismatches_.fetch_add(1, std::memory_order_relaxed);
+      return MakeError(Errc::kCorrupt,
+                       Quote(e.name) + ": the bytes at " +
+                           std::to_string(made.index * options_.chunk_size) +
+                           " decoded differently than before (CRC-32 of the chunk differs)");
+    case ChunkCrcs::Check::kNew:
+      break;
+  }
+  if (m.crcs.complete() && m.crcs.member_crc() != e.crc32) {
+    char text[64];
+    std::snprintf(text, sizeof text, "CRC-32 mismatch (got %08x, expected %08x)",
+                  m.crcs.member_crc(), e.crc32);
+    return MakeError(Errc::kCorrupt, Quote(e.name) + ": " + text);
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan,
+                                             const Made& made, bool last) {
   Stream& s = *plan.stream;
   std::vector<PointRef> points;
   if (s.sink) points = static_cast<FrontierSink&>(*s.sink).TakePending();
@@ -209,6 +238,7 @@ void ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan, const Ma
   bool wake = false;
   {
     MutexLock lock(&m.mu);
+    if (auto bad = CheckCrc(member, m, made)) return bad;
     plan.running->pos = s.position();
     if (s.frontier()) {
       m.frontier_pos = std::max(m.frontier_pos, s.position());
@@ -235,6 +265,7 @@ void ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan, const Ma
   // spent ~5 % of the daemon's CPU waking for nothing and then blocking on
   // the mutex.
   if (wake) m.cv.NotifyAll();
+  return std::nullopt;
 }
 
 // A decoder failed: drop it; bad data fails the member for good.
@@ -248,8 +279,111 @@ Error ChunkScheduler::Abandon(MemberState& m, Plan& plan, Error error) {
   return error;
 }
 
+uint64_t ChunkScheduler::max_window() const {
+  const uint64_t bytes = std::min<uint64_t>(uint64_t{8} << 20, cache_.capacity() / 4);
+  return bytes / options_.chunk_size;
+}
+
+void ChunkScheduler::ReadAhead(size_t member, uint64_t begin, uint64_t end) {
+  if (!workers_ || workers_->threads() == 0 || begin >= end) return;
+  const uint64_t c = options_.chunk_size;
+  const uint64_t chunks = CeilDiv(archive_.entries()[member].size, c);
+  MemberState& m = StateOf(member);
+  std::vector<Plan> plans;
+  {
+    MutexLock lock(&m.mu);
+    if (m.failure) return;
+    // Several kernel threads read one file ahead in parallel, so reads of
+    // one sequential reader arrive slightly out of order: a read near the
+    // last one's end continues it.
+    const uint64_t slack = std::max<uint64_t>(m.ahead_window * c, uint64_t{1} << 20);
+    const bool near = begin <= m.ahead_next + slack && begin + slack >= m.ahead_next;
+    // Bytes before the last read's end, read again or late: no step.
+    if (near && end <= m.ahead_next) return;
+    const bool continues = near;
+    m.ahead_next = end;
+    if (!continues) {
+      m.ahead_window = 0;
+      m.ahead_planned = 0;
+      return;
+    }
+    const uint64_t cap = max_window();
+    m.ahead_window = std::min(std::max<uint64_t>(m.ahead_window * 2, 4), cap);
+    const uint64_t first = CeilDiv(end, c);  // the first chunk not read yet, about
+    const uint64_t last = std::min(first + m.ahead_window, chunks);
+    const uint64_t from = std::max(first, m.ahead_planned);
+    // Top up once half of the window is left.
+    if (from >= last || from - first > m.ahead_window / 2) return;
+    plans = PlanAhead(member, m, from, last);
+    m.ahead_planned = last;
+  }
+  for (Plan& plan : plans) {
+    ahead_plans_.fetch_add(1, std::memory_order_relaxed);
+    auto shared = std::make_shared<Plan>(std::move(plan));
+    workers_->Submit(
+        [this, member, &m, shared](bool run) { RunAhead(member, m, std::move(*shared), run); });
+  }
+}
+
+// Whether chunk `index` is cached or a running decoder will make it.
+bool ChunkScheduler::Busy(const MemberState& m, uint64_t index) {
+  for (const Running& r : m.running) {
+    if (CeilDiv(r.pos, options_.chunk_size) <= index && index <= r.target) return true;
+  }
+  return false;
+}
+
+// Decoders for the chunks in [from, to) that nobody makes: one from the
+// frontier on; behind it one per stretch between access points.
+std::vector<ChunkScheduler::Plan> ChunkScheduler::PlanAhead(size_t member, MemberState& m,
+                                                            uint64_t from, uint64_t to) {
+  const uint64_t c = options_.chunk_size;
+  std::vector<Plan> plans;
+  uint64_t i = from;
+  while (i < to) {
+    if (cache_.Contains({member, i}) || Busy(m, i)) {
+      ++i;
+      continue;
+    }
+    uint64_t stop = to;  // one past the last chunk of this decoder
+    Plan plan;
+    if (i * c >= m.frontier_pos) {
+      plan = PlanFrontier(member, m, i);
+    } else {
+      // Up to the chunk the next access point can start: from there on
+      // another decoder can run at the same time.
+      // Stretches of at least a span: each decoder costs its setup.
+      const uint64_t next = points_.Next(member, i * c + std::max(options_.span, c) - 1);
+      if (next != UINT64_MAX) stop = std::max(i + 1, std::min(stop, CeilDiv(next, c)));
+      stop = std::min(stop, CeilDiv(m.frontier_pos, c));
+      plan = PlanBehind(member, m, i);
+    }
+    if (!plan.stream) break;  // it would wait: the running decoder goes on
+    plan.running->target = stop - 1;
+    plans.push_back(std::move(plan));
+    i = stop;
+  }
+  return plans;
+}
+
+void ChunkScheduler::RunAhead(size_t member, MemberState& m, Plan plan, bool run) {
+  if (!run) {
+    Abandon(m, plan, MakeError(Errc::kIo, "stopping"));
+    return;
+  }
+  const uint64_t target = plan.running->target;
+  try {
+    // Its errors reach the readers: a lasting one through the member's
+    // failure, any other when they decode the chunk themselves.
+    (void)Run(member, m, std::move(plan), target);
+  } catch (...) {
+    // Out of memory: Run() released the decoder; the readers decode.
+  }
+}
+
 SchedulerStats ChunkScheduler::stats() const {
-  return {bytes_decoded_.load(), chunks_made_.load(), resumes_.load(), waits_.load()};
+  return {bytes_decoded_.load(), chunks_made_.load(), resumes_.load(),
+          waits_.load(),         ahead_plans_.load(), crc_mismatches_.load()};
 }
 
 }  // namespace npzfs::core

@@ -12,6 +12,14 @@
 //  - Two readers of one chunk never both decode it: the second waits for
 //    the first's chunk (or, behind the frontier, for a running decoder that
 //    will stop nearer than any access point).
+//  - Every chunk's CRC-32 is recorded when it is first made (ChunkCrcs);
+//    the same chunk made again, from any access point, must match it or
+//    the read fails, and the chunks' CRCs combined must be the member's
+//    CRC-32 once all are known, checked before the last one is served.
+//  - A reader going forward gets the next chunks decoded ahead on the
+//    workers (ReadAhead): a window that doubles on each sequential read up
+//    to a cap and resets on a seek. Behind the frontier the window is cut
+//    at access points, so that several workers decode it at once.
 //  - Any kCorrupt from a member's data fails that read and every later
 //    read of the member.
 #ifndef NPZFS_CORE_READ_CHUNK_SCHEDULER_H_
@@ -30,16 +38,20 @@
 #include "core/base/result.h"
 #include "core/read/access_points.h"
 #include "core/read/chunk_cache.h"
+#include "core/read/chunk_crcs.h"
 #include "core/read/decoder_pool.h"
 #include "core/read/options.h"
+#include "core/read/workers.h"
 
 namespace npzfs::core {
 
 struct SchedulerStats {
-  uint64_t bytes_decoded = 0;  // uncompressed bytes produced, skipped ones too
-  uint64_t chunks_made = 0;    // chunks decoded
-  uint64_t resumes = 0;        // decoders started at an access point past 0
-  uint64_t waits = 0;          // times a reader waited for another's decoding
+  uint64_t bytes_decoded = 0;   // uncompressed bytes produced, skipped ones too
+  uint64_t chunks_made = 0;     // chunks decoded
+  uint64_t resumes = 0;         // decoders started at an access point past 0
+  uint64_t waits = 0;           // times a reader waited for another's decoding
+  uint64_t ahead_plans = 0;     // decoders started ahead of a reader
+  uint64_t crc_mismatches = 0;  // chunks made again that differed
 };
 
 // Thread-safe: any number of threads may ask for chunks of any members.
@@ -49,10 +61,16 @@ struct SchedulerStats {
 // cache).
 class ChunkScheduler {
  public:
-  // Every argument must outlive the scheduler.
+  // Every argument must outlive the scheduler; without `workers` nothing
+  // is decoded ahead.
   ChunkScheduler(const Archive& archive, const ContentOptions& options, ChunkCache& cache,
-                 AccessPointIndex& points, DecoderPool& pool)
-      : archive_(archive), options_(options), cache_(cache), points_(points), pool_(pool) {}
+                 AccessPointIndex& points, DecoderPool& pool, Workers* workers)
+      : archive_(archive),
+        options_(options),
+        cache_(cache),
+        points_(points),
+        pool_(pool),
+        workers_(workers) {}
   ChunkScheduler(const ChunkScheduler&) = delete;
   ChunkScheduler& operator=(const ChunkScheduler&) = delete;
 
@@ -62,6 +80,15 @@ class ChunkScheduler {
   // Errors: kCorrupt (lasting for the member), kIo, kUnsupported, each
   // naming the member.
   Result<ChunkRef> Get(size_t member, uint64_t index) EXCLUDES(states_mu_);
+
+  // Tells that bytes [begin, end) of compressed member `member` were just
+  // read; when that continues the member's last reads, the chunks after
+  // `end` are decoded ahead on the workers, up to the member's window.
+  void ReadAhead(size_t member, uint64_t begin, uint64_t end) EXCLUDES(states_mu_);
+
+  // The largest window, in chunks: 8 MiB, and at most a quarter of the
+  // cache, so chunks decoded ahead are not evicted before they are read.
+  uint64_t max_window() const;
 
   SchedulerStats stats() const;
 
@@ -75,6 +102,7 @@ class ChunkScheduler {
   using RunningList = std::list<Running>;
 
   struct MemberState {
+    MemberState(uint64_t size, uint64_t chunk_size) : crcs(size, chunk_size) {}
     Mutex mu;
     // Signalled when a chunk a reader waits for is made (see `waiting`), a
     // running decoder stops, or the member fails.
@@ -84,6 +112,13 @@ class ChunkScheduler {
     bool done GUARDED_BY(mu) = false;             // the frontier reached the end
     RunningList running GUARDED_BY(mu);
     std::vector<uint64_t> waiting GUARDED_BY(mu);  // chunks readers wait for, one per reader
+    ChunkCrcs crcs GUARDED_BY(mu);
+    // Decoding ahead: where the last read ended, the window in chunks (0
+    // until a read continues another), and the first chunk no decoder was
+    // started for yet.
+    uint64_t ahead_next GUARDED_BY(mu) = 0;
+    uint64_t ahead_window GUARDED_BY(mu) = 0;
+    uint64_t ahead_planned GUARDED_BY(mu) = 0;
   };
 
   // What a reader decided to do under its member's lock.
@@ -96,6 +131,7 @@ class ChunkScheduler {
   struct Made {
     uint64_t index = 0;
     ChunkRef chunk;
+    uint32_t crc = 0;  // of the chunk's bytes
   };
 
   MemberState& StateOf(size_t member) EXCLUDES(states_mu_);
@@ -109,8 +145,13 @@ class ChunkScheduler {
       EXCLUDES(m.mu);
   Result<Made> MakeNextChunk(size_t member, Stream& s);
   Result<void> SkipTo(Stream& s, uint64_t to, std::span<std::byte> scratch);
-  void Publish(size_t member, MemberState& m, Plan& plan, const Made& made, bool last)
-      EXCLUDES(m.mu);
+  std::optional<Error> Publish(size_t member, MemberState& m, Plan& plan, const Made& made,
+                               bool last) EXCLUDES(m.mu);
+  std::optional<Error> CheckCrc(size_t member, MemberState& m, const Made& made) REQUIRES(m.mu);
+  std::vector<Plan> PlanAhead(size_t member, MemberState& m, uint64_t from, uint64_t to)
+      REQUIRES(m.mu);
+  bool Busy(const MemberState& m, uint64_t index) REQUIRES(m.mu);
+  void RunAhead(size_t member, MemberState& m, Plan plan, bool run) EXCLUDES(m.mu);
   Error Abandon(MemberState& m, Plan& plan, Error error) EXCLUDES(m.mu);
 
   const Archive& archive_;
@@ -118,6 +159,7 @@ class ChunkScheduler {
   ChunkCache& cache_;
   AccessPointIndex& points_;
   DecoderPool& pool_;
+  Workers* const workers_;
 
   Mutex states_mu_;
   std::unordered_map<size_t, std::unique_ptr<MemberState>> states_ GUARDED_BY(states_mu_);
@@ -126,6 +168,8 @@ class ChunkScheduler {
   std::atomic<uint64_t> chunks_made_{0};
   std::atomic<uint64_t> resumes_{0};
   std::atomic<uint64_t> waits_{0};
+  std::atomic<uint64_t> ahead_plans_{0};
+  std::atomic<uint64_t> crc_mismatches_{0};
 };
 
 }  // namespace npzfs::core

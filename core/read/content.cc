@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <thread>
 
 namespace npzfs::core {
 namespace {
@@ -10,6 +11,11 @@ namespace {
 uint64_t PointBudget(const ContentOptions& o) {
   return o.access_point_budget != 0 ? o.access_point_budget
                                     : std::max(o.cache_size / 2, kMinPointBudget);
+}
+
+size_t Threads(const ContentOptions& o) {
+  if (o.threads != ContentOptions::kAllCores) return o.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -29,7 +35,8 @@ Content::Content(const Archive& archive, const ContentOptions& options)
       points_(options.span, PointBudget(options), options.cache_size, cache_),
       pool_(options.max_idle_decoders),
       stored_(archive),
-      scheduler_(archive, options_, cache_, points_, pool_) {
+      scheduler_(archive, options_, cache_, points_, pool_, &workers_),
+      workers_(Threads(options)) {
   assert(options_.chunk_size > 0 && options_.span > 0);
 }
 
@@ -76,6 +83,7 @@ Result<ReadReply> Content::ReadChunked(size_t member, uint64_t offset, size_t si
     reply.Add(bytes.first(std::min(bytes.size(), want - reply.size())));
     reply.chunks_.push_back(std::move(*chunk));
   }
+  scheduler_.ReadAhead(member, offset, offset + want);
   return reply;
 }
 

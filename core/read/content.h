@@ -37,6 +37,7 @@
 #include "core/read/decoder_pool.h"
 #include "core/read/options.h"
 #include "core/read/stored_reads.h"
+#include "core/read/workers.h"
 
 namespace npzfs::core {
 
@@ -104,6 +105,8 @@ class Content {
   DecoderPool pool_;
   StoredReads stored_;
   ChunkScheduler scheduler_;
+  // Last: its jobs use the pieces above, so it stops first.
+  Workers workers_;
 };
 
 }  // namespace npzfs::core

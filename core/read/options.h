@@ -56,6 +56,13 @@ struct ContentOptions {
   // points.
   CodecOptions codec;
 
+  // Threads decoding ahead of sequential readers (-o threads=): where a
+  // member has access points ahead, its window is decoded on several at
+  // once. kAllCores: one per core. 0: nothing is decoded ahead; each read
+  // decodes what it needs.
+  static constexpr size_t kAllCores = SIZE_MAX;
+  size_t threads = kAllCores;
+
   // Parked decoders kept across all members (least recently used dropped;
   // a dropped frontier resumes later from its last access point).
   size_t max_idle_decoders = 16;

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "core/archive/archive.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
+#include "tests/support/zip_writer.h"
 
 namespace npzfs::core {
 namespace {
@@ -290,6 +294,7 @@ int ReadAllAtOnce(Content& content, const Big& big, uint64_t off, size_t len) {
 TEST_P(ContentTest, RegionReadConcurrentlyAtTheFrontierIsDecodedOnce) {
   const Big& big = BigMember();
   ContentOptions o = Small(64 << 20);
+  o.threads = 0;  // nothing decoded ahead: exactly the region
   Content content(*big.archive, o);
   const uint64_t off = 10 << 20, len = 1 << 20;
   EXPECT_EQ(ReadAllAtOnce(content, big, off, len), 0);
@@ -555,7 +560,8 @@ TEST_P(ContentTest, FrontierRestartedAtItsLastPointStillChecksTheCrc) {
 
 TEST_P(ContentTest, SequentialReadsDecodeEachByteOnce) {
   const Big& big = BigMember();
-  const ContentOptions o = Small(1 << 20);
+  ContentOptions o = Small(1 << 20);
+  o.threads = 0;
   Content content(*big.archive, o);
   ASSERT_TRUE(ReadAll(content, big.index));
   EXPECT_EQ(content.stats().bytes_decoded, big.want.size());
@@ -567,6 +573,114 @@ TEST_P(ContentTest, SequentialReadsDecodeEachByteOnce) {
   EXPECT_TRUE(*all == big.want);
   const ContentStats after = content.stats();
   EXPECT_LE(after.bytes_decoded - before.bytes_decoded, big.want.size());
+}
+
+// A sequential reader's next chunks are decoded ahead: the first pass by
+// one worker, a later pass (access points everywhere, the cache long
+// evicted) by several at once, each byte about once.
+TEST_P(ContentTest, SequentialReadersAreServedFromChunksDecodedAhead) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(4 << 20);
+  o.threads = 2;
+  Content content(*big.archive, o);
+  auto all = ReadAll(content, big.index);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_TRUE(*all == big.want);
+  const ContentStats first = content.stats();
+  EXPECT_GT(first.ahead_plans, 0u);
+  // At most the window past the end, which there is none of.
+  EXPECT_EQ(first.bytes_decoded, big.want.size());
+  EXPECT_GT(first.cache.hits, first.cache.misses);
+
+  all = ReadAll(content, big.index);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_TRUE(*all == big.want);
+  const ContentStats second = content.stats();
+  EXPECT_GT(second.ahead_plans - first.ahead_plans, 100u);  // many stretches
+  // Each stretch starts at an access point before its first chunk.
+  EXPECT_LE(second.bytes_decoded - first.bytes_decoded, big.want.size() * 11 / 10);
+  EXPECT_EQ(second.crc_mismatches, 0u);
+}
+
+// Readers at random places are not decoded ahead of.
+TEST_P(ContentTest, RandomReadsAreNotDecodedAhead) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(4 << 20);
+  o.threads = 2;
+  Content content(*big.archive, o);
+  ExpectRandomRangesRight(content, big, 7, 50, 4096);
+  // Only a read that lands near the end of the one before counts as
+  // sequential: a few of 50 in 64 MiB.
+  EXPECT_LE(content.stats().ahead_plans, 3u);
+}
+
+// Bytes the test can change behind the archive's back, as a disk that
+// returns other bytes would, with nothing to tell.
+class SharedSource final : public ByteSource {
+ public:
+  explicit SharedSource(std::shared_ptr<std::string> bytes) : bytes_(std::move(bytes)) {
+    identity_.size = bytes_->size();
+  }
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    if (offset >= bytes_->size()) return size_t{0};
+    const size_t n = std::min<uint64_t>(out.size(), bytes_->size() - offset);
+    std::memcpy(out.data(), bytes_->data() + offset, n);
+    return n;
+  }
+  const SourceIdentity& identity() const override { return identity_; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::shared_ptr<std::string> bytes_;
+  SourceIdentity identity_;
+  std::string name_ = "shared";
+};
+
+// A chunk made again from an access point must be what it was the first
+// time: here the archive's bytes change between the two (a byte inside a
+// stored deflate block, so the stream stays valid) and the read fails.
+TEST_P(ContentTest, AChunkThatDecodesDifferentlyFailsTheRead) {
+  std::string content_bytes(4 << 20, '\0');
+  std::mt19937 rng(3);
+  for (char& c : content_bytes) c = static_cast<char>(rng() % 4);
+  const std::string npy =
+      testing::NpyV1("|u1", "(" + std::to_string(content_bytes.size()) + ",)", content_bytes);
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, 0, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string deflated(npy.size() + 4096, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(npy.data()));
+  z.avail_in = static_cast<uInt>(npy.size());
+  z.next_out = reinterpret_cast<Bytef*>(deflated.data());
+  z.avail_out = static_cast<uInt>(deflated.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  deflated.resize(z.total_out);
+  deflateEnd(&z);
+  testing::ZipWriter w;
+  testing::ZipMember m;
+  m.name = "a.npy";
+  m.data = deflated;
+  m.method = 8;
+  m.crc32 = testing::Crc32Of(npy);
+  m.size = npy.size();
+  w.Add(m);
+  auto bytes = std::make_shared<std::string>(w.Finish());
+  auto archive = Archive::FromSource(std::make_unique<SharedSource>(bytes));
+  ASSERT_TRUE(archive) << archive.error().message;
+  ContentOptions o = Small(256 << 10);
+  o.threads = 0;
+  Content content(**archive, o);
+  auto all = ReadAll(content, 0);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_TRUE(*all == npy);
+  // Flip a byte in the middle of the data (inside a stored block: its
+  // header is 5 bytes every 65,535 or so).
+  (*bytes)[bytes->find(deflated) + deflated.size() / 2] ^= 1;
+  auto again = ReadRange(content, 0, npy.size() / 2 - 100'000, 200'000);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::kCorrupt);
+  EXPECT_NE(again.error().message.find("decoded differently"), std::string::npos)
+      << again.error().message;
+  EXPECT_EQ(content.stats().crc_mismatches, 1u);
 }
 
 }  // namespace

@@ -62,7 +62,9 @@ std::string AbsolutePath(const std::string& path) {
 core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
   auto source = core::FileSource::Open(o.archive);
   if (!source) return core::Fail(std::move(source).error());
-  auto archive = core::MountedArchive::Open(std::move(*source), {o.tree, o.content});
+  auto archive = core::MountedArchive::Open(
+      std::move(*source),
+      {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt});
   if (!archive) return core::Fail(std::move(archive).error());
   auto m = std::make_unique<Mounted>();
   m->archive = std::move(*archive);

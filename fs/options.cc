@@ -27,13 +27,16 @@ struct RawOptions {
   char* umask = nullptr;
   char* log_level = nullptr;
   char* log_file = nullptr;
+  char* threads = nullptr;
+  char* disk_cache = nullptr;
+  char* disk_cache_size = nullptr;
   int has_fsname = 0;
   int has_subtype = 0;
   char* positional[2] = {nullptr, nullptr};
   int extra_positional = 0;
   ~RawOptions() {
-    for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, positional[0],
-                    positional[1]}) {
+    for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, threads, disk_cache,
+                    disk_cache_size, positional[0], positional[1]}) {
       std::free(p);
     }
   }
@@ -53,6 +56,9 @@ const fuse_opt kOptions[] = {
     NPZFS_OPT("umask=%s", umask, 0),
     NPZFS_OPT("log_level=%s", log_level, 0),
     NPZFS_OPT("log_file=%s", log_file, 0),
+    NPZFS_OPT("threads=%s", threads, 0),
+    NPZFS_OPT("disk_cache=%s", disk_cache, 0),
+    NPZFS_OPT("disk_cache_size=%s", disk_cache_size, 0),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
     FUSE_OPT_KEY("subtype=", kKeySubtype),
     FUSE_OPT_END,
@@ -117,6 +123,24 @@ core::Result<void> Apply(const RawOptions& raw, Options& o) {
     auto size = ParseSize(raw.cache_size);
     if (!size) return Fail(Bad(std::string("bad value for cache_size: '") + raw.cache_size + "'"));
     o.content.cache_size = *size;
+  }
+  if (raw.threads) {
+    auto v = ParseDigits(raw.threads, 10, 256, "threads");
+    if (!v)
+      return Fail(
+          Bad(std::string("bad value for threads: ") + core::Quote(raw.threads) + " (0 to 256)"));
+    o.content.threads = static_cast<size_t>(*v);
+  }
+  if (raw.disk_cache) {
+    const std::string dir = raw.disk_cache;
+    if (dir.empty()) return Fail(Bad("bad value for disk_cache: '' (a directory)"));
+    o.disk_cache.dir = dir;
+    o.disk_cache.dir_given = true;
+  }
+  if (raw.disk_cache_size) {
+    auto size = ParseSize(raw.disk_cache_size);
+    if (!size) return Fail(BadValue("disk_cache_size", raw.disk_cache_size));
+    o.disk_cache.size = *size;
   }
   if (raw.raw_dir) {
     const std::string dir = raw.raw_dir;
@@ -236,13 +260,19 @@ std::string UsageText(const char* program) {
          "Mounts a NumPy .npz archive read-only as a directory of .npy files.\n\n"
          "npzfs options:\n"
          "    -o cache_size=SIZE     memory for decompressed data (K, M, G suffixes;\n"
-         "                           default 256M)\n"
+         "                           default 32M)\n"
          "    -o raw_dir=NAME        name of the raw view directory (default raw)\n"
          "    -o noraw               no raw view\n"
          "    -o uid=N, -o gid=N     owner of every file (default: the mounting user)\n"
          "    -o umask=OOO           permission bits to clear (default 000)\n"
          "    -o log_level=LEVEL     trace, debug, info, warn, error or off (default info)\n"
-         "    -o log_file=PATH       log here instead of syslog when in the background\n\n";
+         "    -o log_file=PATH       log here instead of syslog when in the background\n"
+         "    -o threads=N           threads decoding ahead of readers (default: one per\n"
+         "                           core; 0: none)\n"
+         "    -o disk_cache=DIR      where decompressed data evicted from memory goes\n"
+         "                           (default $TMPDIR, else /tmp; an unlinked file)\n"
+         "    -o disk_cache_size=SIZE  its bound (default 1G, at most half the free\n"
+         "                           space; 0: no disk cache)\n\n";
 }
 
 }  // namespace npzfs::fs

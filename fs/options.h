@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/base/result.h"
+#include "core/read/disk_cache.h"
 #include "core/read/options.h"
 #include "core/view/tree.h"
 
@@ -20,6 +21,7 @@ struct Options {
   std::string archive;     // as given
   std::string mountpoint;  // as given
   core::ContentOptions content;
+  core::DiskCacheOptions disk_cache;  // size 0: none
   core::TreeOptions tree;
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

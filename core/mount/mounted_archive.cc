@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/base/notes.h"
+#include "core/base/text.h"
 
 namespace npzfs::core {
 namespace {
@@ -37,7 +38,27 @@ Result<std::unique_ptr<MountedArchive>> MountedArchive::Open(std::unique_ptr<Byt
   m->warnings_ = warnings.Lines();
   m->timings_.tree_ms = MsSince(t);
 
-  m->content_ = std::make_unique<Content>(*m->archive_, options.content);
+  std::unique_ptr<DiskCache> disk;
+  if (options.disk_cache && options.disk_cache->size > 0) {
+    auto opened = DiskCache::Open(*options.disk_cache, options.content.chunk_size);
+    if (!opened && options.disk_cache->dir_given) return Fail(std::move(opened).error());
+    if (!opened) {
+      m->warnings_.push_back(opened.error().message + "; going on without a disk cache");
+    } else if ((*opened)->ram_backed() && !options.disk_cache->dir_given) {
+      m->info_.push_back("no disk cache: " + Quote((*opened)->dir(), Quoting::kWhenNeeded) +
+                         " is in memory (tmpfs); -o disk_cache=DIR names another place");
+    } else {
+      disk = std::move(*opened);
+      const DiskCacheStats s = disk->stats();
+      m->info_.push_back("disk cache: up to " + std::to_string(s.capacity >> 20) + " MiB in " +
+                         Quote(disk->dir(), Quoting::kWhenNeeded));
+      if (disk->ram_backed()) {
+        m->warnings_.push_back("the disk cache in " + Quote(disk->dir(), Quoting::kWhenNeeded) +
+                               " is in memory (tmpfs): its pages cannot be reclaimed");
+      }
+    }
+  }
+  m->content_ = std::make_unique<Content>(*m->archive_, options.content, std::move(disk));
   return m;
 }
 

@@ -5,6 +5,7 @@
 #define NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "core/base/result.h"
 #include "core/npy/header_scan.h"
 #include "core/read/content.h"
+#include "core/read/disk_cache.h"
 #include "core/read/options.h"
 #include "core/source/byte_source.h"
 #include "core/view/tree.h"
@@ -21,6 +23,8 @@ namespace npzfs::core {
 struct MountOptions {
   TreeOptions tree;
   ContentOptions content;
+  // Where chunks evicted from memory go; none when absent or of size 0.
+  std::optional<DiskCacheOptions> disk_cache;
 };
 
 // Immutable after Open() but for content(), which is internally locked:
@@ -31,7 +35,8 @@ class MountedArchive {
   // the tree. Fails only when the archive as a whole cannot be read
   // (kIo, kCorrupt: not a zip, truncated central directory), naming the
   // source; what is wrong with single members is in the notes, and the
-  // members are left out.
+  // members are left out. A disk cache that cannot be made fails the
+  // mount when its directory was asked for, else is left out (a warning).
   static Result<std::unique_ptr<MountedArchive>> Open(std::unique_ptr<ByteSource> source,
                                                       const MountOptions& options);
 

@@ -102,31 +102,42 @@ bool ChunkCache::Contains(const ChunkKey& key) const {
   return map_.count(key) != 0;
 }
 
-void ChunkCache::EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted) {
+void ChunkCache::EvictLocked(uint64_t incoming, std::vector<Entry>& evicted) {
   while (stats_.bytes + incoming > capacity_ && !lru_.empty()) {
     Entry& victim = lru_.back();
     stats_.bytes -= victim.chunk->size();
     ++stats_.evictions;
-    evicted.push_back(std::move(victim.chunk));
-    map_.erase(victim.key);
+    evicted.push_back(std::move(victim));
+    map_.erase(evicted.back().key);
     lru_.pop_back();
   }
 }
 
+void ChunkCache::Spill(const std::vector<Entry>& evicted) const {
+  if (!spill_) return;
+  for (const Entry& e : evicted) spill_(e.key, *e.chunk);
+}
+
 void ChunkCache::Insert(const ChunkKey& key, ChunkRef chunk) {
   if (!chunk) return;
-  // Evicted chunks are released after the lock is dropped: freeing 100 KiB
-  // and more may be an munmap.
-  std::vector<ChunkRef> evicted;
+  // Evicted chunks are spilled and released after the lock is dropped:
+  // writing them out takes a while, freeing 100 KiB and more may be an
+  // munmap.
+  std::vector<Entry> evicted;
   {
     MutexLock lock(&mu_);
-    if (chunk->size() > capacity_ || map_.count(key) != 0) return;
-    EvictLocked(chunk->size(), evicted);
-    stats_.bytes += chunk->size();
-    ++stats_.inserts;
-    lru_.push_front(Entry{key, std::move(chunk)});
-    map_.emplace(key, lru_.begin());
+    if (map_.count(key) != 0) return;
+    if (chunk->size() > capacity_) {
+      evicted.push_back(Entry{key, std::move(chunk)});
+    } else {
+      EvictLocked(chunk->size(), evicted);
+      stats_.bytes += chunk->size();
+      ++stats_.inserts;
+      lru_.push_front(Entry{key, std::move(chunk)});
+      map_.emplace(key, lru_.begin());
+    }
   }
+  Spill(evicted);
 }
 
 void ChunkCache::EraseMember(uint64_t member) {
@@ -145,10 +156,13 @@ void ChunkCache::EraseMember(uint64_t member) {
 }
 
 void ChunkCache::SetCapacity(uint64_t capacity) {
-  std::vector<ChunkRef> evicted;
-  MutexLock lock(&mu_);
-  capacity_ = capacity;
-  EvictLocked(0, evicted);
+  std::vector<Entry> evicted;
+  {
+    MutexLock lock(&mu_);
+    capacity_ = capacity;
+    EvictLocked(0, evicted);
+  }
+  Spill(evicted);
 }
 
 uint64_t ChunkCache::capacity() const {

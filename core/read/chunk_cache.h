@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <span>
@@ -76,7 +77,13 @@ struct ChunkCacheStats {
 // else is locked while it is held.
 class ChunkCache {
  public:
-  explicit ChunkCache(uint64_t capacity) : capacity_(capacity) {}
+  // Told of every chunk evicted to stay within the capacity (not of those
+  // EraseMember drops), with no lock of the cache held; called by the
+  // thread that inserted or shrank. Must not call back into the cache.
+  using SpillFn = std::function<void(const ChunkKey&, const Chunk&)>;
+
+  explicit ChunkCache(uint64_t capacity, SpillFn spill = nullptr)
+      : spill_(std::move(spill)), capacity_(capacity) {}
   ChunkCache(const ChunkCache&) = delete;
   ChunkCache& operator=(const ChunkCache&) = delete;
 
@@ -89,7 +96,7 @@ class ChunkCache {
 
   // Adds `chunk` as most recently used unless `key` is already held (the
   // held chunk stays; the bytes are the same). A chunk larger than the
-  // whole capacity is not kept.
+  // whole capacity is not kept (but spilled).
   void Insert(const ChunkKey& key, ChunkRef chunk);
 
   // Drops every chunk of `member`.
@@ -116,8 +123,10 @@ class ChunkCache {
 
   // Evicts until `incoming` more bytes fit; the chunks dropped go to
   // `evicted`, to be released once mu_ is.
-  void EvictLocked(uint64_t incoming, std::vector<ChunkRef>& evicted) REQUIRES(mu_);
+  void EvictLocked(uint64_t incoming, std::vector<Entry>& evicted) REQUIRES(mu_);
+  void Spill(const std::vector<Entry>& evicted) const EXCLUDES(mu_);
 
+  const SpillFn spill_;
   mutable Mutex mu_;
   uint64_t capacity_ GUARDED_BY(mu_);
   List lru_ GUARDED_BY(mu_);  // most recently used first

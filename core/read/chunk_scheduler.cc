@@ -60,6 +60,19 @@ Result<ChunkRef> ChunkScheduler::Get(size_t member, uint64_t index) {
       m.mu.Unlock();
       return hit;
     }
+    if (disk_ && disk_->Contains({member, index})) {
+      // Read back (and checked) without the lock; then look again, as the
+      // member may have failed meanwhile.
+      m.mu.Unlock();
+      ChunkRef back = disk_->Get({member, index});
+      m.mu.Lock();
+      if (back && !m.failure) {
+        m.mu.Unlock();
+        disk_reads_.fetch_add(1, std::memory_order_relaxed);
+        return back;
+      }
+      continue;
+    }
     Plan plan = index * options_.chunk_size >= m.frontier_pos ? PlanFrontier(member, m, index)
                                                               : PlanBehind(member, m, index);
     if (plan.stream) {
@@ -341,7 +354,7 @@ std::vector<ChunkScheduler::Plan> ChunkScheduler::PlanAhead(size_t member, Membe
   std::vector<Plan> plans;
   uint64_t i = from;
   while (i < to) {
-    if (cache_.Contains({member, i}) || Busy(m, i)) {
+    if (cache_.Contains({member, i}) || (disk_ && disk_->Contains({member, i})) || Busy(m, i)) {
       ++i;
       continue;
     }
@@ -382,8 +395,8 @@ void ChunkScheduler::RunAhead(size_t member, MemberState& m, Plan plan, bool run
 }
 
 SchedulerStats ChunkScheduler::stats() const {
-  return {bytes_decoded_.load(), chunks_made_.load(), resumes_.load(),
-          waits_.load(),         ahead_plans_.load(), crc_mismatches_.load()};
+  return {bytes_decoded_.load(), chunks_made_.load(),    resumes_.load(),   waits_.load(),
+          ahead_plans_.load(),   crc_mismatches_.load(), disk_reads_.load()};
 }
 
 }  // namespace npzfs::core

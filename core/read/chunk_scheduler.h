@@ -40,6 +40,7 @@
 #include "core/read/chunk_cache.h"
 #include "core/read/chunk_crcs.h"
 #include "core/read/decoder_pool.h"
+#include "core/read/disk_cache.h"
 #include "core/read/options.h"
 #include "core/read/workers.h"
 
@@ -52,6 +53,7 @@ struct SchedulerStats {
   uint64_t waits = 0;           // times a reader waited for another's decoding
   uint64_t ahead_plans = 0;     // decoders started ahead of a reader
   uint64_t crc_mismatches = 0;  // chunks made again that differed
+  uint64_t disk_reads = 0;      // chunks served from the disk cache
 };
 
 // Thread-safe: any number of threads may ask for chunks of any members.
@@ -62,12 +64,14 @@ struct SchedulerStats {
 class ChunkScheduler {
  public:
   // Every argument must outlive the scheduler; without `workers` nothing
-  // is decoded ahead.
+  // is decoded ahead. Chunks missing from `cache` are looked for in `disk`
+  // (if any) before they are decoded.
   ChunkScheduler(const Archive& archive, const ContentOptions& options, ChunkCache& cache,
-                 AccessPointIndex& points, DecoderPool& pool, Workers* workers)
+                 DiskCache* disk, AccessPointIndex& points, DecoderPool& pool, Workers* workers)
       : archive_(archive),
         options_(options),
         cache_(cache),
+        disk_(disk),
         points_(points),
         pool_(pool),
         workers_(workers) {}
@@ -157,6 +161,7 @@ class ChunkScheduler {
   const Archive& archive_;
   const ContentOptions& options_;
   ChunkCache& cache_;
+  DiskCache* const disk_;
   AccessPointIndex& points_;
   DecoderPool& pool_;
   Workers* const workers_;
@@ -170,6 +175,7 @@ class ChunkScheduler {
   std::atomic<uint64_t> waits_{0};
   std::atomic<uint64_t> ahead_plans_{0};
   std::atomic<uint64_t> crc_mismatches_{0};
+  std::atomic<uint64_t> disk_reads_{0};
 };
 
 }  // namespace npzfs::core

@@ -18,6 +18,11 @@ size_t Threads(const ContentOptions& o) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+ChunkCache::SpillFn SpillTo(DiskCache* disk) {
+  if (!disk) return nullptr;
+  return [disk](const ChunkKey& key, const Chunk& chunk) { disk->Put(key, chunk.bytes()); };
+}
+
 }  // namespace
 
 void ReadReply::CopyTo(std::span<std::byte> out) const {
@@ -28,14 +33,16 @@ void ReadReply::CopyTo(std::span<std::byte> out) const {
   }
 }
 
-Content::Content(const Archive& archive, const ContentOptions& options)
+Content::Content(const Archive& archive, const ContentOptions& options,
+                 std::unique_ptr<DiskCache> disk)
     : archive_(archive),
       options_(options),
-      cache_(options.cache_size),
+      disk_(std::move(disk)),
+      cache_(options.cache_size, SpillTo(disk_.get())),
       points_(options.span, PointBudget(options), options.cache_size, cache_),
       pool_(options.max_idle_decoders),
       stored_(archive),
-      scheduler_(archive, options_, cache_, points_, pool_, &workers_),
+      scheduler_(archive, options_, cache_, disk_.get(), points_, pool_, &workers_),
       workers_(Threads(options)) {
   assert(options_.chunk_size > 0 && options_.span > 0);
 }
@@ -95,6 +102,7 @@ ContentStats Content::stats() {
   s.access_point_bytes = points.bytes;
   s.idle_decoders = pool_.idle();
   s.cache = cache_.stats();
+  if (disk_) s.disk = disk_->stats();
   return s;
 }
 

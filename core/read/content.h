@@ -35,6 +35,7 @@
 #include "core/read/chunk_cache.h"
 #include "core/read/chunk_scheduler.h"
 #include "core/read/decoder_pool.h"
+#include "core/read/disk_cache.h"
 #include "core/read/options.h"
 #include "core/read/stored_reads.h"
 #include "core/read/workers.h"
@@ -46,6 +47,7 @@ struct ContentStats : SchedulerStats {
   uint64_t access_point_bytes = 0;
   uint64_t idle_decoders = 0;
   ChunkCacheStats cache;
+  DiskCacheStats disk;  // all zero without a disk cache
 };
 
 // The bytes of one read, as pieces of memory that stay valid while the
@@ -72,8 +74,10 @@ class ReadReply {
 
 class Content {
  public:
-  // `archive` must outlive the Content.
-  explicit Content(const Archive& archive, const ContentOptions& options = {});
+  // `archive` must outlive the Content. Chunks evicted from memory go to
+  // `disk`, when given, and are read back from there.
+  explicit Content(const Archive& archive, const ContentOptions& options = {},
+                   std::unique_ptr<DiskCache> disk = nullptr);
   Content(const Content&) = delete;
   Content& operator=(const Content&) = delete;
 
@@ -89,6 +93,7 @@ class Content {
   Result<size_t> Read(size_t member, uint64_t offset, std::span<std::byte> out);
 
   const ContentOptions& options() const { return options_; }
+  DiskCache* disk_cache() const { return disk_.get(); }
   ContentStats stats();
 
   // Uncompressed offsets of member i's access points, in order (tests and
@@ -100,6 +105,7 @@ class Content {
 
   const Archive& archive_;
   const ContentOptions options_;
+  const std::unique_ptr<DiskCache> disk_;
   ChunkCache cache_;
   AccessPointIndex points_;
   DecoderPool pool_;

@@ -17,12 +17,12 @@ inline constexpr uint64_t kMinPointBudget = uint64_t{16} << 20;
 struct ContentOptions {
   // Budget for decompressed data held in memory (-o cache_size=): chunks,
   // and access points' windows (see access_point_budget). The kernel's
-  // page cache keeps what programs read recently; this cache saves
-  // re-inflating what it dropped and what several readers share.
-  // 256 MiB: a few hundred MiB of an array re-read (epochs over a training
-  // set, mmap pages the kernel dropped) without decoding again, and small
-  // next to the machines such arrays are read on.
-  uint64_t cache_size = uint64_t{256} << 20;
+  // page cache keeps what programs read recently; chunks evicted from here
+  // go to the disk cache (disk_cache.h), whose pages the kernel reclaims
+  // as it needs, where the daemon's own memory cannot be (no swap). 32 MiB:
+  // the daemon stays under 64 MiB after reading a 1 GiB member whole,
+  // with room for 4 MiB windows decoded ahead.
+  uint64_t cache_size = uint64_t{32} << 20;
 
   // Uncompressed bytes per cached chunk, aligned to multiples of it. Half
   // the kernel's usual FUSE read (128 KiB), so aligned reads never share a
@@ -46,9 +46,9 @@ struct ContentOptions {
   // When a new point would exceed the budget, the member with the densest
   // points loses every other one and its span doubles, until the total
   // fits: reads stay correct and cost at most one (larger) span. At the
-  // default cache_size (128 MiB of points) the spacing stays 512 KiB for up
-  // to 2 GiB of deflated members read; at 64 MiB (32 MiB of points), up to
-  // 512 MiB, then 1 MiB up to 1 GiB.
+  // default cache_size (16 MiB of points) the spacing stays 512 KiB for up
+  // to 256 MiB of deflated members read, then 1 MiB up to 512 MiB, 2 MiB
+  // up to 1 GiB.
   uint64_t access_point_budget = 0;
 
   // The engines: for deflate, ISA-L where built in (about twice zlib's

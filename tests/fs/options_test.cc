@@ -97,6 +97,31 @@ TEST(OptionsTest, NorawAndDefaults) {
   EXPECT_EQ(p.options->content.cache_size, core::ContentOptions{}.cache_size);
 }
 
+TEST(OptionsTest, ThreadsAndTheDiskCache) {
+  Parsed p = Parse({"a.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->content.threads, core::ContentOptions::kAllCores);
+  EXPECT_EQ(p.options->disk_cache.size, uint64_t{1} << 30);
+  EXPECT_FALSE(p.options->disk_cache.dir_given);
+  p = Parse({"-o", "threads=3,disk_cache=/var/tmp/x,disk_cache_size=64M", "a.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->content.threads, 3u);
+  EXPECT_EQ(p.options->disk_cache.dir, "/var/tmp/x");
+  EXPECT_TRUE(p.options->disk_cache.dir_given);
+  EXPECT_EQ(p.options->disk_cache.size, uint64_t{64} << 20);
+  p = Parse({"-o", "threads=0,disk_cache_size=0", "a.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->content.threads, 0u);
+  EXPECT_EQ(p.options->disk_cache.size, 0u);
+  for (const char* bad : {"threads=257", "threads=-1", "threads=x", "threads="}) {
+    p = Parse({"-o", bad, "a.npz", "mnt"});
+    EXPECT_FALSE(p.options) << bad;
+    EXPECT_EQ(p.error.rfind("bad value for threads: ", 0), 0u) << p.error;
+  }
+  p = Parse({"-o", "disk_cache_size=1Q", "a.npz", "mnt"});
+  EXPECT_EQ(p.error, "bad value for disk_cache_size: '1Q'");
+}
+
 TEST(OptionsTest, RejectsBadValuesWithOneLine) {
   struct Case {
     std::vector<std::string> argv;

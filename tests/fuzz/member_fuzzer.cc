@@ -435,7 +435,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<Archive> plain;
   if (index->entries.size() <= kMaxMountMembers) {
     auto m = MountedArchive::Open(std::make_unique<MemorySource>(bytes, "fuzz.npz"),
-                                  {{}, ContentChecker::Options()});
+                                  {{}, ContentChecker::Options(), std::nullopt});
     FUZZ_CHECK(m);
     mounted = std::move(*m);
   } else {

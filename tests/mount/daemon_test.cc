@@ -337,5 +337,65 @@ TEST_F(DaemonTest, ArchiveTextIsEscapedInEveryLog) {
   }
 }
 
+// A disk cache asked for in a directory that cannot hold it fails the
+// mount with one line naming the directory; nothing is mounted.
+TEST_F(DaemonTest, ADiskCacheDirectoryThatCannotBeUsedFailsTheMount) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("mnt").c_str(), 0755), 0);
+  Outcome o = RunFor({NpzfsBinary(), "-f", "-o", "disk_cache=" + dir.Join("missing"),
+                      StandardArchive("big"), dir.Join("mnt")},
+                     20 * kTimeFactor);
+  EXPECT_NE(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("disk cache in " + dir.Join("missing")), std::string::npos) << o.output;
+  EXPECT_FALSE(IsMountpoint(dir.Join("mnt")));
+}
+
+// The disk cache is one unlinked file in its directory, within its bound,
+// and what is read back from it is the member's bytes.
+TEST_F(DaemonTest, TheDiskCacheIsAnUnlinkedFileWithinItsBound) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("cache").c_str(), 0700), 0);
+  const std::string archive = StandardArchive("big");
+  auto m = MountedNpz::Start(
+      archive, {"-o", "cache_size=1M,disk_cache=" + dir.Join("cache") + ",disk_cache_size=16M"});
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->Log().find("disk cache: up to 16 MiB in " + dir.Join("cache")), std::string::npos)
+      << m->Log();
+  const std::string want = ReadFile(ZipfileDump(archive) + "/0.bin");
+  // Read twice, the second time past the kernel's page cache (O_DIRECT
+  // is not offered; drop the file's pages instead).
+  for (int pass = 0; pass < 2; ++pass) {
+    const core::UniqueFd fd(::open(m->Path("big.npy").c_str(), O_RDONLY));
+    ASSERT_TRUE(fd.valid());
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+    std::string got(want.size(), '\0');
+    size_t at = 0;
+    while (at < got.size()) {
+      const ssize_t n = ::pread(fd.get(), got.data() + at,
+                                std::min<size_t>(1 << 20, got.size() - at), static_cast<off_t>(at));
+      ASSERT_GT(n, 0);
+      at += static_cast<size_t>(n);
+    }
+    EXPECT_TRUE(got == want) << "pass " << pass;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.Join("cache")));
+  // The daemon holds it open, unlinked, no larger than its bound.
+  bool found = false;
+  const std::string proc = "/proc/" + std::to_string(m->pid()) + "/fd";
+  for (const auto& e : std::filesystem::directory_iterator(proc)) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (target.rfind(dir.Join("cache") + "/", 0) != 0) continue;
+    found = true;
+    EXPECT_NE(target.find("(deleted)"), std::string::npos) << target;
+    struct stat st {};
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    EXPECT_GT(st.st_size, 0);
+    EXPECT_LE(st.st_size, 16 << 20);
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(m->Unmount(), 0);
+}
+
 }  // namespace
 }  // namespace npzfs::testing

@@ -131,7 +131,7 @@ bool ReadOrSay(Content& c, size_t member, uint64_t offset, std::span<std::byte> 
 std::unique_ptr<npzfs::core::MountedArchive> Mount(const Args& a) {
   auto source = npzfs::core::FileSource::Open(a.archive);
   if (!source) return nullptr;
-  auto m = npzfs::core::MountedArchive::Open(std::move(*source), {{}, a.options});
+  auto m = npzfs::core::MountedArchive::Open(std::move(*source), {{}, a.options, std::nullopt});
   return m ? std::move(*m) : nullptr;
 }
 

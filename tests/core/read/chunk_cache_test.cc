@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 namespace npzfs::core {
 namespace {
@@ -29,6 +30,26 @@ TEST(ChunkCacheTest, EvictsTheLeastRecentlyUsedPastCapacity) {
   EXPECT_EQ(s.chunks, 3u);
   EXPECT_EQ(s.evictions, 1u);
   EXPECT_EQ(s.hits, 1u);
+}
+
+TEST(ChunkCacheTest, EvictedChunksAreSpilledButErasedOnesAreNot) {
+  std::vector<std::pair<ChunkKey, char>> spilled;
+  ChunkCache cache(200, [&](const ChunkKey& key, const Chunk& chunk) {
+    spilled.emplace_back(key, static_cast<char>(chunk.bytes()[0]));
+  });
+  cache.Insert({0, 0}, MakeChunk(100, 'a'));
+  cache.Insert({0, 1}, MakeChunk(100, 'b'));
+  cache.Insert({0, 2}, MakeChunk(100, 'c'));  // evicts {0, 0}
+  cache.Insert({0, 3}, MakeChunk(300, 'd'));  // too large to keep: spilled at once
+  ASSERT_EQ(spilled.size(), 2u);
+  EXPECT_EQ(spilled[0].first, (ChunkKey{0, 0}));
+  EXPECT_EQ(spilled[0].second, 'a');
+  EXPECT_EQ(spilled[1].first, (ChunkKey{0, 3}));
+  cache.SetCapacity(100);  // evicts {0, 1}
+  ASSERT_EQ(spilled.size(), 3u);
+  EXPECT_EQ(spilled[2].first, (ChunkKey{0, 1}));
+  cache.EraseMember(0);
+  EXPECT_EQ(spilled.size(), 3u);
 }
 
 TEST(ChunkCacheTest, EvictedChunkHeldByAReaderStaysValid) {

@@ -683,5 +683,62 @@ TEST_P(ContentTest, AChunkThatDecodesDifferentlyFailsTheRead) {
   EXPECT_EQ(content.stats().crc_mismatches, 1u);
 }
 
+std::unique_ptr<DiskCache> TestDiskCache(uint64_t size, uint64_t chunk_size) {
+  DiskCacheOptions d;
+  d.dir = ::testing::TempDir();
+  d.size = size;
+  auto disk = DiskCache::Open(d, chunk_size);
+  EXPECT_TRUE(disk) << disk.error().message;
+  return disk ? std::move(*disk) : nullptr;
+}
+
+// Chunks evicted from memory are read back from the disk cache, checked,
+// not decoded again.
+TEST_P(ContentTest, EvictedChunksAreReadFromTheDiskCache) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(1 << 20);
+  Content content(*big.archive, o, TestDiskCache(128 << 20, o.chunk_size));
+  ASSERT_TRUE(ReadAll(content, big.index));
+  const ContentStats first = content.stats();
+  EXPECT_GT(first.disk.puts, 0u);
+  EXPECT_LE(first.cache.bytes, o.cache_size);
+  ExpectRandomRangesRight(content, big, 5, 200, 4096);
+  const ContentStats after = content.stats();
+  EXPECT_EQ(after.bytes_decoded, first.bytes_decoded);  // nothing decoded again
+  EXPECT_GT(after.disk_reads, 150u);
+  EXPECT_EQ(after.disk.bad_reads, 0u);
+}
+
+// A disk cache smaller than the member keeps its bound; what it dropped is
+// decoded again, right.
+TEST_P(ContentTest, ASmallDiskCacheKeepsItsBound) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(1 << 20);
+  Content content(*big.archive, o, TestDiskCache(4 << 20, o.chunk_size));
+  ASSERT_TRUE(ReadAll(content, big.index));
+  ExpectRandomRangesRight(content, big, 6, 100, 4096);
+  const ContentStats s = content.stats();
+  EXPECT_EQ(s.disk.capacity, uint64_t{4} << 20);
+  EXPECT_LE(s.disk.bytes, s.disk.capacity);
+  EXPECT_GT(s.bytes_decoded, big.want.size());
+}
+
+// A chunk whose bytes changed on disk is not served: it is decoded again.
+TEST_P(ContentTest, AChunkChangedInTheDiskCacheIsDecodedAgain) {
+  const Big& big = BigMember();
+  ContentOptions o = Small(1 << 20);
+  o.threads = 0;
+  Content content(*big.archive, o, TestDiskCache(128 << 20, o.chunk_size));
+  ASSERT_TRUE(ReadAll(content, big.index));
+  ASSERT_TRUE(content.disk_cache()->CorruptForTest({big.index, 10}, 77));
+  const uint64_t decoded = content.stats().bytes_decoded;
+  auto got = ReadRange(content, big.index, 10 * o.chunk_size, o.chunk_size);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, big.want.substr(10 * o.chunk_size, o.chunk_size));
+  const ContentStats s = content.stats();
+  EXPECT_EQ(s.disk.bad_reads, 1u);
+  EXPECT_GT(s.bytes_decoded, decoded);
+}
+
 }  // namespace
 }  // namespace npzfs::core

@@ -38,6 +38,19 @@ const std::atomic<uint64_t>& AccessPointIndex::Span(size_t member) {
   return At(member).span;
 }
 
+void AccessPointIndex::Seed(size_t member, std::vector<PointRef> points, uint64_t covered) {
+  {
+    MutexLock lock(&mu_);
+    At(member).covered = covered;
+  }
+  Add(member, std::move(points));
+}
+
+uint64_t AccessPointIndex::Covered(size_t member) {
+  MutexLock lock(&mu_);
+  return At(member).covered;
+}
+
 void AccessPointIndex::Add(size_t member, std::vector<PointRef> points) {
   MutexLock lock(&mu_);
   Member& m = At(member);

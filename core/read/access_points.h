@@ -55,6 +55,15 @@ class AccessPointIndex {
   // The reference stays valid for the index's life.
   const std::atomic<uint64_t>& Span(size_t member) EXCLUDES(mu_);
 
+  // Points known before any pass over `member` (the chunk starts of a
+  // SOZip index, a persisted index): sorted by offset, past its start,
+  // before any Add(). A decoder may start at each of them, so the chunks
+  // before `covered` need no first pass to reach them.
+  void Seed(size_t member, std::vector<PointRef> points, uint64_t covered) EXCLUDES(mu_);
+
+  // The `covered` given to Seed() (0 when not seeded).
+  uint64_t Covered(size_t member) EXCLUDES(mu_);
+
   // Adds points that lie past `member`'s last one, in order.
   void Add(size_t member, std::vector<PointRef> points) EXCLUDES(mu_);
 
@@ -68,6 +77,7 @@ class AccessPointIndex {
     explicit Member(uint64_t span0) : points{std::make_shared<const AccessPoint>()}, span(span0) {}
     std::vector<PointRef> points;
     std::atomic<uint64_t> span;
+    uint64_t covered = 0;
   };
 
   Member& At(size_t member) REQUIRES(mu_);

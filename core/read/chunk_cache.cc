@@ -115,7 +115,7 @@ void ChunkCache::EvictLocked(uint64_t incoming, std::vector<Entry>& evicted) {
 
 void ChunkCache::Spill(const std::vector<Entry>& evicted) const {
   if (!spill_) return;
-  for (const Entry& e : evicted) spill_(e.key, *e.chunk);
+  for (const Entry& e : evicted) spill_(e.key, e.chunk);
 }
 
 void ChunkCache::Insert(const ChunkKey& key, ChunkRef chunk) {

@@ -80,7 +80,7 @@ class ChunkCache {
   // Told of every chunk evicted to stay within the capacity (not of those
   // EraseMember drops), with no lock of the cache held; called by the
   // thread that inserted or shrank. Must not call back into the cache.
-  using SpillFn = std::function<void(const ChunkKey&, const Chunk&)>;
+  using SpillFn = std::function<void(const ChunkKey&, const ChunkRef&)>;
 
   explicit ChunkCache(uint64_t capacity, SpillFn spill = nullptr)
       : spill_(std::move(spill)), capacity_(capacity) {}

@@ -38,7 +38,20 @@ class FrontierSink final : public PointSink {
 ChunkScheduler::MemberState& ChunkScheduler::StateOf(size_t member) {
   MutexLock lock(&states_mu_);
   auto& s = states_[member];
-  if (!s) s = std::make_unique<MemberState>(archive_.entries()[member].size, options_.chunk_size);
+  if (!s) {
+    const uint64_t size = archive_.entries()[member].size;
+    s = std::make_unique<MemberState>(size, options_.chunk_size);
+    // Seeded access points reach the chunks before `covered` from the
+    // start: those are behind the frontier already.
+    const uint64_t covered = std::min(points_.Covered(member), size);
+    MutexLock member_lock(&s->mu);
+    if (covered == size && size > 0) {
+      s->frontier_pos = size;
+      s->done = true;
+    } else {
+      s->frontier_pos = covered / options_.chunk_size * options_.chunk_size;
+    }
+  }
   return *s;
 }
 
@@ -77,12 +90,17 @@ Result<ChunkRef> ChunkScheduler::Get(size_t member, uint64_t index) {
                                                               : PlanBehind(member, m, index);
     if (plan.stream) {
       m.mu.Unlock();
-      return Run(member, m, std::move(plan), index);
+      auto made = Run(member, m, std::move(plan), index);
+      if (!made || *made) return made;
+      m.mu.Lock();  // it stopped short of the chunk: look again
+      continue;
     }
     waits_.fetch_add(1, std::memory_order_relaxed);
-    m.waiting.push_back(index);
-    m.cv.Wait(&m.mu);
-    m.waiting.erase(std::find(m.waiting.begin(), m.waiting.end(), index));
+    Waiter w;
+    w.index = index;
+    m.waiting.push_back(&w);
+    w.cv.Wait(&m.mu);
+    m.waiting.erase(std::find(m.waiting.begin(), m.waiting.end(), &w));
   }
 }
 
@@ -129,7 +147,7 @@ ChunkScheduler::Plan ChunkScheduler::PlanBehind(size_t member, MemberState& m, u
 ChunkScheduler::Plan ChunkScheduler::Start(MemberState& m, StreamPtr stream, PointRef seek_to,
                                            bool frontier, uint64_t index) {
   const uint64_t pos = seek_to ? seek_to->out : stream->position();
-  m.running.push_front(Running{frontier, pos, index});
+  m.running.push_front(Running{frontier, false, pos, index});
   return Plan{std::move(stream), std::move(seek_to), m.running.begin()};
 }
 
@@ -172,12 +190,12 @@ Result<ChunkRef> ChunkScheduler::RunOrThrow(size_t member, MemberState& m, Plan&
   for (;;) {
     auto made = MakeNextChunk(member, *plan.stream);
     if (!made) return Fail(Abandon(m, plan, std::move(made).error()));
-    assert(made->index <= index);
-    const bool last =
-        made->index == index || plan.stream->position() >= archive_.entries()[member].size;
     ChunkRef chunk = made->chunk;
-    if (auto bad = Publish(member, m, plan, *made, last)) return Fail(Abandon(m, plan, *bad));
-    if (last) return chunk;
+    bool last = false;
+    if (auto bad = Publish(member, m, plan, *made, &last)) return Fail(Abandon(m, plan, *bad));
+    // A reader's decoder stops at its chunk; one decoding ahead at its
+    // target, which may have grown meanwhile.
+    if (last) return made->index == index ? chunk : ChunkRef();
   }
 }
 
@@ -243,16 +261,18 @@ std::optional<Error> ChunkScheduler::CheckCrc(size_t member, MemberState& m, con
 }
 
 std::optional<Error> ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan,
-                                             const Made& made, bool last) {
+                                             const Made& made, bool* last_out) {
   Stream& s = *plan.stream;
   std::vector<PointRef> points;
   if (s.sink) points = static_cast<FrontierSink&>(*s.sink).TakePending();
   std::vector<StreamPtr> dropped;  // freed once the lock is dropped
-  bool wake = false;
   {
     MutexLock lock(&m.mu);
     if (auto bad = CheckCrc(member, m, made)) return bad;
     plan.running->pos = s.position();
+    const bool last =
+        made.index >= plan.running->target || s.position() >= archive_.entries()[member].size;
+    *last_out = last;
     if (s.frontier()) {
       m.frontier_pos = std::max(m.frontier_pos, s.position());
       if (s.position() >= archive_.entries()[member].size) m.done = true;
@@ -271,13 +291,12 @@ std::optional<Error> ChunkScheduler::Publish(size_t member, MemberState& m, Plan
         dropped.push_back(std::move(plan.stream));
       }
     }
-    wake = last || std::find(m.waiting.begin(), m.waiting.end(), made.index) != m.waiting.end();
+    // Under the lock: a waiter leaves (and its condition with it) only
+    // once it holds the lock again.
+    for (Waiter* w : m.waiting) {
+      if (last || w->index == made.index) w->cv.NotifyAll();
+    }
   }
-  // Only readers of this chunk, or of a decoder that stopped, need to wake,
-  // and after the lock is free: FUSE's threads reading one member in turn
-  // spent ~5 % of the daemon's CPU waking for nothing and then blocking on
-  // the mutex.
-  if (wake) m.cv.NotifyAll();
   return std::nullopt;
 }
 
@@ -286,7 +305,7 @@ Error ChunkScheduler::Abandon(MemberState& m, Plan& plan, Error error) {
   StreamPtr dead = std::move(plan.stream);
   MutexLock lock(&m.mu);
   m.running.erase(plan.running);
-  m.cv.NotifyAll();
+  for (Waiter* w : m.waiting) w->cv.NotifyAll();
   if (m.failure) return *m.failure;
   if (error.code == Errc::kCorrupt) m.failure = error;
   return error;
@@ -327,8 +346,7 @@ void ChunkScheduler::ReadAhead(size_t member, uint64_t begin, uint64_t end) {
     const uint64_t from = std::max(first, m.ahead_planned);
     // Top up once half of the window is left.
     if (from >= last || from - first > m.ahead_window / 2) return;
-    plans = PlanAhead(member, m, from, last);
-    m.ahead_planned = last;
+    plans = PlanAhead(member, m, from, last, &m.ahead_planned);
   }
   for (Plan& plan : plans) {
     ahead_plans_.fetch_add(1, std::memory_order_relaxed);
@@ -349,11 +367,22 @@ bool ChunkScheduler::Busy(const MemberState& m, uint64_t index) {
 // Decoders for the chunks in [from, to) that nobody makes: one from the
 // frontier on; behind it one per stretch between access points.
 std::vector<ChunkScheduler::Plan> ChunkScheduler::PlanAhead(size_t member, MemberState& m,
-                                                            uint64_t from, uint64_t to) {
+                                                            uint64_t from, uint64_t to,
+                                                            uint64_t* planned) {
   const uint64_t c = options_.chunk_size;
   std::vector<Plan> plans;
   uint64_t i = from;
   while (i < to) {
+    if (i * c >= m.frontier_pos) {
+      // A frontier decoding ahead already just goes on further.
+      auto ahead = std::find_if(m.running.begin(), m.running.end(),
+                                [](const Running& r) { return r.frontier && r.ahead; });
+      if (ahead != m.running.end()) {
+        ahead->target = std::max(ahead->target, to - 1);
+        i = to;
+        break;
+      }
+    }
     if (cache_.Contains({member, i}) || (disk_ && disk_->Contains({member, i})) || Busy(m, i)) {
       ++i;
       continue;
@@ -373,9 +402,11 @@ std::vector<ChunkScheduler::Plan> ChunkScheduler::PlanAhead(size_t member, Membe
     }
     if (!plan.stream) break;  // it would wait: the running decoder goes on
     plan.running->target = stop - 1;
+    plan.running->ahead = true;
     plans.push_back(std::move(plan));
     i = stop;
   }
+  *planned = i;
   return plans;
 }
 

@@ -100,22 +100,29 @@ class ChunkScheduler {
   // A decoder at work in a member, as its member's state sees it.
   struct Running {
     bool frontier = false;
+    bool ahead = false;   // run by a worker, for no reader: its target may grow
     uint64_t pos = 0;     // the decoder's position as of the last chunk made
     uint64_t target = 0;  // the last chunk index it makes
   };
   using RunningList = std::list<Running>;
 
+  struct Waiter {
+    uint64_t index = 0;
+    CondVar cv;
+  };
+
   struct MemberState {
     MemberState(uint64_t size, uint64_t chunk_size) : crcs(size, chunk_size) {}
     Mutex mu;
-    // Signalled when a chunk a reader waits for is made (see `waiting`), a
-    // running decoder stops, or the member fails.
-    CondVar cv;
     std::optional<Error> failure GUARDED_BY(mu);  // lasting: every read fails with it
     uint64_t frontier_pos GUARDED_BY(mu) = 0;     // chunks from here on need the frontier
     bool done GUARDED_BY(mu) = false;             // the frontier reached the end
     RunningList running GUARDED_BY(mu);
-    std::vector<uint64_t> waiting GUARDED_BY(mu);  // chunks readers wait for, one per reader
+    // Readers waiting, each for one chunk (or for a running decoder to
+    // stop, or the member to fail): each has its own condition, so that
+    // making a chunk wakes only its readers, not every thread waiting on
+    // the member (with decoding ahead, all of them wait, one chunk each).
+    std::vector<Waiter*> waiting GUARDED_BY(mu);
     ChunkCrcs crcs GUARDED_BY(mu);
     // Decoding ahead: where the last read ended, the window in chunks (0
     // until a read continues another), and the first chunk no decoder was
@@ -150,10 +157,10 @@ class ChunkScheduler {
   Result<Made> MakeNextChunk(size_t member, Stream& s);
   Result<void> SkipTo(Stream& s, uint64_t to, std::span<std::byte> scratch);
   std::optional<Error> Publish(size_t member, MemberState& m, Plan& plan, const Made& made,
-                               bool last) EXCLUDES(m.mu);
+                               bool* last) EXCLUDES(m.mu);
   std::optional<Error> CheckCrc(size_t member, MemberState& m, const Made& made) REQUIRES(m.mu);
-  std::vector<Plan> PlanAhead(size_t member, MemberState& m, uint64_t from, uint64_t to)
-      REQUIRES(m.mu);
+  std::vector<Plan> PlanAhead(size_t member, MemberState& m, uint64_t from, uint64_t to,
+                              uint64_t* planned) REQUIRES(m.mu);
   bool Busy(const MemberState& m, uint64_t index) REQUIRES(m.mu);
   void RunAhead(size_t member, MemberState& m, Plan plan, bool run) EXCLUDES(m.mu);
   Error Abandon(MemberState& m, Plan& plan, Error error) EXCLUDES(m.mu);

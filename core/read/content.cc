@@ -20,7 +20,7 @@ size_t Threads(const ContentOptions& o) {
 
 ChunkCache::SpillFn SpillTo(DiskCache* disk) {
   if (!disk) return nullptr;
-  return [disk](const ChunkKey& key, const Chunk& chunk) { disk->Put(key, chunk.bytes()); };
+  return [disk](const ChunkKey& key, const ChunkRef& chunk) { disk->PutLater(key, chunk); };
 }
 
 }  // namespace

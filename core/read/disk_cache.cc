@@ -72,6 +72,55 @@ DiskCache::DiskCache(UniqueFd fd, std::string dir, bool ram_backed, uint64_t chu
   free_.reserve(slots);
   for (uint64_t i = slots; i > 0; --i) free_.push_back(static_cast<uint32_t>(i - 1));
   stats_.capacity = slots * chunk_size;
+  writer_ = std::thread([this] { WriteLoop(); });
+}
+
+DiskCache::~DiskCache() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  queue_cv_.NotifyAll();
+  writer_.join();
+}
+
+void DiskCache::PutLater(const ChunkKey& key, ChunkRef chunk) {
+  if (!chunk || chunk->size() == 0) return;
+  {
+    MutexLock lock(&mu_);
+    if (map_.count(key) != 0) return;
+    if (queued_bytes_ + chunk->size() > kMaxQueued) {
+      ++stats_.dropped;
+      return;
+    }
+    queued_bytes_ += chunk->size();
+    queue_.emplace_back(key, std::move(chunk));
+  }
+  queue_cv_.NotifyAll();
+}
+
+void DiskCache::Flush() {
+  MutexLock lock(&mu_);
+  while (!queue_.empty() || writing_) queue_cv_.Wait(&mu_);
+}
+
+void DiskCache::WriteLoop() {
+  mu_.Lock();
+  for (;;) {
+    while (!stopping_ && queue_.empty()) queue_cv_.Wait(&mu_);
+    if (stopping_) break;
+    auto [key, chunk] = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= chunk->size();
+    writing_ = true;
+    mu_.Unlock();
+    Put(key, chunk->bytes());
+    chunk.reset();
+    mu_.Lock();
+    writing_ = false;
+    if (queue_.empty()) queue_cv_.NotifyAll();
+  }
+  mu_.Unlock();
 }
 
 // A slot for a new chunk: a free one, else the least recently used one

@@ -3,12 +3,15 @@
 #define NPZFS_CORE_READ_DISK_CACHE_H_
 
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/base/mutex.h"
@@ -42,6 +45,7 @@ struct DiskCacheStats {
   uint64_t misses = 0;
   uint64_t bad_reads = 0;  // read back short, failed, or not what was put
   uint64_t write_errors = 0;
+  uint64_t dropped = 0;  // not written: too many waited already
 };
 
 // Slots of chunk_size bytes in one unlinked file; the least recently used
@@ -53,7 +57,8 @@ struct DiskCacheStats {
 // memory.
 //
 // Thread-safe: one mutex, a leaf, never held during I/O; a slot in use by
-// a read or write is pinned and not given away.
+// a read or write is pinned and not given away. One thread of its own
+// writes what PutLater() queues.
 class DiskCache {
  public:
   // Errors: kIo naming the directory.
@@ -62,9 +67,19 @@ class DiskCache {
   DiskCache(const DiskCache&) = delete;
   DiskCache& operator=(const DiskCache&) = delete;
 
+  ~DiskCache();
+
   // Keeps a copy of `bytes` (at most chunk_size) as chunk `key`; a write
   // error only counts.
   void Put(const ChunkKey& key, std::span<const std::byte> bytes) EXCLUDES(mu_);
+
+  // The same, done by the cache's own thread, so that whoever evicts the
+  // chunk (a decoder, mostly) does not wait for the write. At most 8 MiB
+  // wait to be written; past that a chunk is not kept (counted).
+  void PutLater(const ChunkKey& key, ChunkRef chunk) EXCLUDES(mu_);
+
+  // Waits until every chunk given to PutLater() is written (tests).
+  void Flush() EXCLUDES(mu_);
 
   // Chunk `key` read back and checked; nullptr when it is not held or not
   // what was put. Throws std::bad_alloc.
@@ -102,6 +117,9 @@ class DiskCache {
   std::optional<uint32_t> TakeSlotLocked() REQUIRES(mu_);
   void DropLocked(uint32_t slot) REQUIRES(mu_);
 
+  static constexpr uint64_t kMaxQueued = uint64_t{8} << 20;
+  void WriteLoop() EXCLUDES(mu_);
+
   const UniqueFd fd_;
   const std::string dir_;
   const bool ram_backed_;
@@ -113,6 +131,13 @@ class DiskCache {
   std::list<uint32_t> lru_ GUARDED_BY(mu_);  // held slots, most recently used first
   std::unordered_map<ChunkKey, uint32_t, KeyHash> map_ GUARDED_BY(mu_);
   DiskCacheStats stats_ GUARDED_BY(mu_);
+
+  CondVar queue_cv_;  // a chunk queued, the queue emptied, or stopping
+  std::deque<std::pair<ChunkKey, ChunkRef>> queue_ GUARDED_BY(mu_);
+  uint64_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  bool writing_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread writer_;
 };
 
 }  // namespace npzfs::core

@@ -1,7 +1,7 @@
 """The npzfs benchmark: npzfs against numpy, plain .npy files and other
 FUSE mounters, as ratios measured in one run, medians of several runs.
 
-usage: bench.py --npzfs BIN --data DIR [--runs N] [--only a,b,c,d,e,f]
+usage: bench.py --npzfs BIN --data DIR [--runs N] [--only a,b,c,d,e,f,g,h]
 
 Makes its data with numpy in DIR (kept for later runs), mounts with npzfs
 and, where installed, fuse-zip and archivemount, and prints:
@@ -24,6 +24,11 @@ and, where installed, fuse-zip and archivemount, and prints:
  (g) mount time of hostile archives: 400,000 members of one name, 400,000
      entries of one directory, 200,000 files each hidden by a directory of
      its name, vs an archive of 400,000 distinct names
+ (h) compressed members against their targets: the first sequential read
+     vs `igzip -d -c` of the same deflate stream to /dev/null (one core);
+     random 4 KiB reads after a pass (the file's pages dropped) vs the same
+     reads of the stored copy; the daemon's RSS after reading it whole at
+     the defaults, and its disk cache
 
 Every archive and .npy file is read once before timing, so all reads come
 from the page cache: the figures are decompression and FUSE, not the disk.
@@ -197,11 +202,37 @@ def extract(npz, member, out):
         shutil.copyfileobj(src, dst, 8 * MiB)
 
 
+def member_stream(npz, member):
+    """(offset, compressed size, CRC-32, size) of a member's data in npz."""
+    with zipfile.ZipFile(npz) as z, open(npz, "rb") as f:
+        info = z.getinfo(member)
+        f.seek(info.header_offset)
+        header = f.read(30)
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        return (info.header_offset + 30 + name_len + extra_len, info.compress_size, info.CRC,
+                info.file_size)
+
+
+def write_gzip_of_member(npz, member, out):
+    """The member's deflate stream as a .gz file: what igzip -d reads."""
+    offset, csize, crc, size = member_stream(npz, member)
+    with open(npz, "rb") as src, open(out, "wb") as dst:
+        dst.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")
+        src.seek(offset)
+        left = csize
+        while left:
+            piece = src.read(min(left, 8 * MiB))
+            dst.write(piece)
+            left -= len(piece)
+        dst.write(struct.pack("<II", crc, size & 0xffffffff))
+
+
 # The data each part reads.
 NEEDS = {
     "a": ("big_z", "big_npy"), "b": ("big_z", "big_npy"), "c": ("big_z",),
     "d": ("many",), "e": ("seed_npy", "seed_s", "seed_z"), "f": ("big_s", "big_npy"),
     "g": ("distinct", "same", "samedir", "clash"),
+    "h": ("big_z", "big_s", "big_gz"),
 }
 
 HOSTILE = {
@@ -232,6 +263,9 @@ def make_file(key, files, mib):
         arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
         np.savez(tmp + ".npz", **arrays)
         tmp += ".npz"
+    elif key == "big_gz":
+        make_file("big_z", files, mib)
+        write_gzip_of_member(files["big_z"], "smooth.npy", tmp)
     elif key in HOSTILE:
         write_plain_zip(tmp, HOSTILE[key]())
     elif key.startswith("seed"):
@@ -260,6 +294,7 @@ def ensure_data(d, mib, only):
         "seed_s": os.path.join(d, "seed_savez.npz"),
         "seed_z": os.path.join(d, "seed_savez_compressed.npz"),
         "seed_npy": os.path.join(d, "seed.npy"),
+        "big_gz": os.path.join(d, "smooth_%dM.npy.gz" % mib),
     }
     needed = sorted({k for part in only for k in NEEDS.get(part, ())})
     for key in needed:
@@ -488,13 +523,87 @@ def bench_g(npzfs, files, runs):
         row(what, t, "s", (t / base, "distinct names"))
 
 
+def drop_pages(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def random_after_pass(npzfs, archive, size, runs, options=()):
+    """Median of the medians of 100 random 4 KiB reads after a whole pass,
+    each read with the file's cached pages dropped first."""
+    meds = []
+    for _ in range(runs):
+        with Mount([npzfs, "-f", *options], archive) as m:
+            p = m.path("smooth.npy")
+            cat(p)
+            rng = random.Random(11)
+            lat = []
+            for _ in range(100):
+                drop_pages(p)
+                lat.append(timed(read_at, p, rng.randrange(0, size - 4096)))
+            meds.append(median(lat))
+    return median(meds)
+
+
+def disk_cache_mib(pid):
+    """Bytes the daemon's unlinked disk cache file takes on disk, in MiB."""
+    total = 0
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+            if target.endswith("(deleted)"):
+                total += os.stat(os.path.join(fd_dir, fd)).st_blocks * 512
+        except OSError:
+            pass
+    return total / MiB
+
+
+def bench_h(npzfs, files, runs):
+    size = os.path.getsize(files["big_npy"]) if os.path.exists(files["big_npy"]) else \
+        member_stream(files["big_z"], "smooth.npy")[3]
+    mb = size / 1e6
+    log("(h) compressed members: a %.0f MB deflate member" % mb)
+    igzip = shutil.which("igzip")
+    if igzip:
+        def run_igzip():
+            subprocess.run([igzip, "-d", "-c", files["big_gz"]], stdout=subprocess.DEVNULL,
+                           check=True)
+        t_igzip = median([timed(run_igzip) for _ in range(runs)])
+        row("igzip -d -c member.gz > /dev/null", mb / t_igzip, "MB/s")
+    first, hwm, disk = [], [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f"], files["big_z"]) as m:
+            first.append(timed(cat, m.path("smooth.npy")))
+            hwm.append(status_mib(m.pid))
+            disk.append(disk_cache_mib(m.pid))
+    ratios = [(t_igzip / median(first), "igzip -d")] if igzip else []
+    row("npzfs cat, first read after mount", mb / median(first), "MB/s", *ratios)
+    for threads in ("1", "0"):
+        with Mount([npzfs, "-f", "-o", "threads=" + threads], files["big_z"]) as m:
+            t = median([timed(cat, m.path("smooth.npy"))])
+        row("  same, threads=%s (one run)" % threads, mb / t, "MB/s",
+            *([(t_igzip / t, "igzip -d")] if igzip else []))
+    stored = random_after_pass(npzfs, files["big_s"], size, runs)
+    row("random 4 KiB, stored member, after a pass", stored * 1e3, "ms")
+    comp = random_after_pass(npzfs, files["big_z"], size, runs)
+    row("random 4 KiB, deflate member, after a pass", comp * 1e3, "ms", (comp / stored, "stored"))
+    nodisk = random_after_pass(npzfs, files["big_z"], size, runs, ("-o", "disk_cache_size=0"))
+    row("  same, disk_cache_size=0", nodisk * 1e3, "ms", (nodisk / stored, "stored"))
+    row("daemon VmHWM after reading it whole, defaults", median(hwm), "MiB")
+    row("disk cache file after reading it whole", median(disk), "MiB")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--npzfs", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=1024)
-    ap.add_argument("--only", default="a,b,c,d,e,f,g")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,h")
     args = ap.parse_args()
     only = set(args.only.split(","))
     files = ensure_data(args.data, args.mib, only)
@@ -509,6 +618,8 @@ def main():
         bench_f(args.npzfs, files, args.runs)
     if "g" in only:
         bench_g(args.npzfs, files, args.runs)
+    if "h" in only:
+        bench_h(args.npzfs, files, args.runs)
 
 
 if __name__ == "__main__":

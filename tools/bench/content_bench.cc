@@ -2,7 +2,7 @@
 //
 //   content_bench ARCHIVE MEMBER [--runs=N] [--reads=N] [--cache_size=BYTES]
 //                 [--chunk_size=BYTES] [--span=BYTES] [--budget=BYTES]
-//                 [--engine=zlib|isal]
+//                 [--engine=zlib|isal] [--threads=N]
 //
 // For each run, a fresh Content: reads the member front to back in 128 KiB
 // reads (what the kernel asks of a FUSE file), then --reads random 4 KiB
@@ -99,6 +99,8 @@ bool ParseArgs(int argc, char** argv, Args& a) {
       a.options.span = v;
     else if (key == "--budget")
       a.options.access_point_budget = v;
+    else if (key == "--threads")
+      a.options.threads = v;
     else
       return false;
   }
@@ -163,6 +165,14 @@ bool OneRun(const Archive& archive, size_t member, const Args& a, bool first, Ru
   }
   run.mb_per_s = static_cast<double>(size) / Seconds(t) / 1e6;
   run.mb_per_cpu_s = static_cast<double>(size) / (ThreadCpuSeconds() - cpu) / 1e6;
+  {
+    const auto s = content.stats();
+    std::printf(
+        "sequential pass: %llu waits, %llu decoded ahead plans, cache %llu hits %llu misses\n",
+        static_cast<unsigned long long>(s.waits), static_cast<unsigned long long>(s.ahead_plans),
+        static_cast<unsigned long long>(s.cache.hits),
+        static_cast<unsigned long long>(s.cache.misses));
+  }
   std::mt19937_64 rng(42);
   std::vector<double> ms, cpu_ms;
   for (int i = 0; i < a.reads; ++i) {
@@ -195,7 +205,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: %s ARCHIVE MEMBER [--runs=N] [--reads=N] [--cache_size=BYTES]\n"
                  "       [--chunk_size=BYTES] [--span=BYTES] [--budget=BYTES]\n"
-                 "       [--engine=zlib|isal]\n",
+                 "       [--engine=zlib|isal] [--threads=N]\n",
                  argv[0]);
     return 2;
   }

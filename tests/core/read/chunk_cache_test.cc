@@ -34,8 +34,8 @@ TEST(ChunkCacheTest, EvictsTheLeastRecentlyUsedPastCapacity) {
 
 TEST(ChunkCacheTest, EvictedChunksAreSpilledButErasedOnesAreNot) {
   std::vector<std::pair<ChunkKey, char>> spilled;
-  ChunkCache cache(200, [&](const ChunkKey& key, const Chunk& chunk) {
-    spilled.emplace_back(key, static_cast<char>(chunk.bytes()[0]));
+  ChunkCache cache(200, [&](const ChunkKey& key, const ChunkRef& chunk) {
+    spilled.emplace_back(key, static_cast<char>(chunk->bytes()[0]));
   });
   cache.Insert({0, 0}, MakeChunk(100, 'a'));
   cache.Insert({0, 1}, MakeChunk(100, 'b'));

@@ -2,6 +2,7 @@
 #ifndef NPZFS_CORE_READ_DISK_CACHE_H_
 #define NPZFS_CORE_READ_DISK_CACHE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -45,7 +46,7 @@ struct DiskCacheStats {
   uint64_t misses = 0;
   uint64_t bad_reads = 0;  // read back short, failed, or not what was put
   uint64_t write_errors = 0;
-  uint64_t dropped = 0;  // not written: too many waited already
+  uint64_t caller_writes = 0;  // PutLater() written by its caller: the writer was behind
 };
 
 // Slots of chunk_size bytes in one unlinked file; the least recently used
@@ -75,7 +76,7 @@ class DiskCache {
 
   // The same, done by the cache's own thread, so that whoever evicts the
   // chunk (a decoder, mostly) does not wait for the write. At most 8 MiB
-  // wait to be written; past that a chunk is not kept (counted).
+  // wait to be written; past that the caller writes the chunk itself.
   void PutLater(const ChunkKey& key, ChunkRef chunk) EXCLUDES(mu_);
 
   // Waits until every chunk given to PutLater() is written (tests).
@@ -137,6 +138,7 @@ class DiskCache {
   uint64_t queued_bytes_ GUARDED_BY(mu_) = 0;
   bool writing_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::atomic<uint64_t> sync_puts_{0};
   std::thread writer_;
 };
 

@@ -699,6 +699,7 @@ TEST_P(ContentTest, EvictedChunksAreReadFromTheDiskCache) {
   ContentOptions o = Small(1 << 20);
   Content content(*big.archive, o, TestDiskCache(128 << 20, o.chunk_size));
   ASSERT_TRUE(ReadAll(content, big.index));
+  content.disk_cache()->Flush();
   const ContentStats first = content.stats();
   EXPECT_GT(first.disk.puts, 0u);
   EXPECT_LE(first.cache.bytes, o.cache_size);
@@ -730,6 +731,7 @@ TEST_P(ContentTest, AChunkChangedInTheDiskCacheIsDecodedAgain) {
   o.threads = 0;
   Content content(*big.archive, o, TestDiskCache(128 << 20, o.chunk_size));
   ASSERT_TRUE(ReadAll(content, big.index));
+  content.disk_cache()->Flush();
   ASSERT_TRUE(content.disk_cache()->CorruptForTest({big.index, 10}, 77));
   const uint64_t decoded = content.stats().bytes_decoded;
   auto got = ReadRange(content, big.index, 10 * o.chunk_size, o.chunk_size);

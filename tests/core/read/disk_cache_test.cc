@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -44,6 +45,24 @@ TEST(DiskCacheTest, GivesBackWhatWasPut) {
   EXPECT_EQ(s.bytes, kChunk + 100);
   EXPECT_EQ(s.hits, 2u);
   EXPECT_EQ(s.misses, 1u);
+}
+
+TEST(DiskCacheTest, PutLaterWritesEveryChunkEvenWhenTheWriterIsBehind) {
+  auto cache = Make(4096 * kChunk);
+  ASSERT_TRUE(cache);
+  // 16 MiB at once: twice what may wait, so callers write some themselves.
+  for (uint64_t i = 0; i < 4096; ++i) {
+    auto chunk = std::make_shared<Chunk>(kChunk);
+    std::memset(chunk->mutable_bytes().data(), static_cast<int>(i % 251), kChunk);
+    cache->PutLater({0, i}, std::move(chunk));
+  }
+  cache->Flush();
+  for (uint64_t i = 0; i < 4096; i += 97) {
+    ChunkRef got = cache->Get({0, i});
+    ASSERT_NE(got, nullptr) << i;
+    EXPECT_EQ(AsChars(got->bytes()), Bytes(static_cast<char>(i % 251))) << i;
+  }
+  EXPECT_EQ(cache->stats().puts, 4096u);
 }
 
 TEST(DiskCacheTest, HoldsAtMostItsSizeDroppingTheLeastRecentlyUsed) {

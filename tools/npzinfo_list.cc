@@ -48,6 +48,13 @@ std::vector<Row> Describe(const Archive& archive) {
     if (!e.skip_reason.empty()) {
       row.note += std::string(row.note.empty() ? "" : "; ") + "not mounted: " + e.skip_reason;
     }
+    if (e.sozip) {
+      row.note += std::string(row.note.empty() ? "" : "; ") +
+                  "SOZip index: " + std::to_string(e.sozip->chunk_count()) + " chunks of " +
+                  std::to_string(e.sozip->chunk_size >> 10) + " KiB";
+    } else if (!e.sozip_note.empty()) {
+      row.note += std::string(row.note.empty() ? "" : "; ") + e.sozip_note + " (not used)";
+    }
     rows.push_back(std::move(row));
   }
   return rows;
@@ -87,6 +94,10 @@ nlohmann::json ToJson(const std::string& path, const Archive& archive,
       m["npy_data_offset"] = r.header->data_offset;
     }
     if (auto off = ArrayOffset(r)) m["array_offset"] = *off;
+    m["sozip"] = e.sozip ? nlohmann::json{{"chunk_size", e.sozip->chunk_size},
+                                          {"chunks", e.sozip->chunk_count()}}
+                         : nlohmann::json(nullptr);
+    if (!e.sozip_note.empty()) m["sozip_note"] = e.sozip_note;
     if (!r.note.empty()) m["note"] = r.note;
     members.push_back(std::move(m));
   }

@@ -391,6 +391,41 @@ Result<std::string> SafeMemberPath(std::string_view name) {
   return std::string(name);
 }
 
+namespace {
+
+// SOZip indexes: a deflate member's hidden index entry lies between its
+// data and the next local header (or the central directory), so only
+// where that gap can hold one is anything read: numpy's archives, with no
+// gaps, cost nothing more. `order`: the entries by local header offset.
+Result<void> FindSozipIndexes(const ByteSource& src, const std::vector<size_t>& order,
+                              const std::vector<std::string>& raw_names, uint64_t cd_at,
+                              ZipIndex& index) {
+  for (size_t k = 0; k < order.size(); ++k) {
+    ZipEntry& e = index.entries[order[k]];
+    if (e.method != kMethodDeflate || !e.local_error.empty() || e.size == 0) continue;
+    const uint64_t data_end = e.data_offset + e.compressed_size;
+    uint64_t limit = cd_at;
+    if (k + 1 < order.size()) {
+      limit = std::min(limit, index.prefix + index.entries[order[k + 1]].local_header_offset);
+    }
+    if (limit <= data_end || limit - data_end < SozipMinEntrySize(raw_names[order[k]])) {
+      continue;
+    }
+    auto found = FindSozipIndex(src, raw_names[order[k]], e.size, e.compressed_size, data_end,
+                                e.data_descriptor, limit);
+    if (found) {
+      e.sozip = std::move(*found);
+    } else if (found.error().code == Errc::kCorrupt) {
+      e.sozip_note = found.error().message;
+    } else {
+      return Fail(std::move(found).error());
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   auto end = ReadEndRecord(src);
   if (!end) return Fail(std::move(end).error());
@@ -456,6 +491,8 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
                                 index.entries[order[k]]);
     if (!r) return Fail(std::move(r).error());
   }
+  auto found = FindSozipIndexes(src, order, raw_names, end->cd_at, index);
+  if (!found) return Fail(std::move(found).error());
   return index;
 }
 

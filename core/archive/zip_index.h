@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/archive/sozip.h"
 #include "core/base/result.h"
 #include "core/codec/registry.h"
 #include "core/source/byte_source.h"
@@ -65,6 +66,12 @@ struct ZipEntry {
   // archive, or a stored member's two sizes differ. Reads of such a member
   // fail with kCorrupt and this text.
   std::string local_error;
+
+  // A deflate member's SOZip index (sozip.h), when it has a valid one;
+  // sozip_note says why one found does not fit (the member is then read
+  // as any other).
+  std::optional<SozipIndex> sozip;
+  std::string sozip_note;
 
   // The member's time as mount-zip takes it: NTFS times over the extended
   // timestamp over the DOS time.

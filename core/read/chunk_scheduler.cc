@@ -36,23 +36,47 @@ class FrontierSink final : public PointSink {
 }  // namespace
 
 ChunkScheduler::MemberState& ChunkScheduler::StateOf(size_t member) {
-  MutexLock lock(&states_mu_);
-  auto& s = states_[member];
-  if (!s) {
-    const uint64_t size = archive_.entries()[member].size;
-    s = std::make_unique<MemberState>(size, options_.chunk_size);
-    // Seeded access points reach the chunks before `covered` from the
-    // start: those are behind the frontier already.
-    const uint64_t covered = std::min(points_.Covered(member), size);
-    MutexLock member_lock(&s->mu);
-    if (covered == size && size > 0) {
-      s->frontier_pos = size;
-      s->done = true;
-    } else {
-      s->frontier_pos = covered / options_.chunk_size * options_.chunk_size;
-    }
+  MemberState* m;
+  {
+    MutexLock lock(&states_mu_);
+    auto& s = states_[member];
+    if (s) return *s;
+    s = std::make_unique<MemberState>(archive_.entries()[member].size, options_.chunk_size);
+    m = s.get();
+    // Held until the state is set up: a reader of the member that finds it
+    // now waits for that.
+    m->mu.Lock();
   }
-  return *s;
+  SetUp(member, *m);
+  m->mu.Unlock();
+  return *m;
+}
+
+// A SOZip member's chunk starts are access points (no window, at a byte,
+// their CRC unknown): every chunk is reached without a first pass.
+void ChunkScheduler::SetUp(size_t member, MemberState& m) {
+  const ZipEntry& e = archive_.entries()[member];
+  if (e.sozip && e.method == kMethodDeflate) {
+    std::vector<PointRef> points;
+    points.reserve(e.sozip->chunk_count() - 1);
+    for (size_t i = 1; i < e.sozip->chunk_count(); ++i) {
+      auto p = std::make_shared<AccessPoint>();
+      p->out = i * uint64_t{e.sozip->chunk_size};
+      p->in = e.sozip->chunk_start(i);
+      p->crc = std::nullopt;
+      points.push_back(std::move(p));
+    }
+    points_.Seed(member, std::move(points), e.size);
+  }
+  // Seeded access points reach the chunks before `covered` from the
+  // start: those are behind the frontier already.
+  const uint64_t covered = std::min(points_.Covered(member), e.size);
+  if (covered == e.size && e.size > 0) {
+    m.frontier_pos = e.size;
+    m.done = true;
+  } else {
+    m.frontier_pos = covered / options_.chunk_size * options_.chunk_size;
+  }
 }
 
 Result<ChunkRef> ChunkScheduler::Get(size_t member, uint64_t index) {

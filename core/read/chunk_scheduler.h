@@ -12,6 +12,8 @@
 //  - Two readers of one chunk never both decode it: the second waits for
 //    the first's chunk (or, behind the frontier, for a running decoder that
 //    will stop nearer than any access point).
+//  - A SOZip member's chunk starts are access points from its first read
+//    on: no first pass, and decoding ahead runs on several threads.
 //  - Every chunk's CRC-32 is recorded when it is first made (ChunkCrcs);
 //    the same chunk made again, from any access point, must match it or
 //    the read fails, and the chunks' CRCs combined must be the member's
@@ -146,6 +148,7 @@ class ChunkScheduler {
   };
 
   MemberState& StateOf(size_t member) EXCLUDES(states_mu_);
+  void SetUp(size_t member, MemberState& m) REQUIRES(m.mu);
   Plan PlanFrontier(size_t member, MemberState& m, uint64_t index) REQUIRES(m.mu);
   Plan PlanBehind(size_t member, MemberState& m, uint64_t index) REQUIRES(m.mu);
   Plan Start(MemberState& m, StreamPtr stream, PointRef seek_to, bool frontier, uint64_t index)

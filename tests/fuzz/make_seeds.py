@@ -234,6 +234,47 @@ def many_block_seeds():
     return seeds
 
 
+def sozip_deflate(data, chunk):
+    """Raw deflate, fully flushed every `chunk` bytes (the SOZip profile);
+    returns the stream and the offsets of chunks 1, 2, ..."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out, offsets = b"", []
+    for at in range(0, len(data), chunk):
+        out += c.compress(data[at:at + chunk])
+        if at + chunk < len(data):
+            out += c.flush(zlib.Z_SYNC_FLUSH) + c.flush(zlib.Z_FULL_FLUSH)
+            offsets.append(len(out))
+    return out + c.flush(zlib.Z_FINISH), offsets
+
+
+def sozip_bytes(members, chunk=4096, spoil=None):
+    """A zip whose deflate members are SOZip-chunked, each followed by its
+    hidden index entry (a local header, no central record). `spoil`: a
+    function changing the index bytes."""
+    local, central = b"", b""
+    for name, data in members:
+        n = name.encode()
+        stream, offsets = sozip_deflate(data, chunk)
+        crc = zlib.crc32(data)
+        at = len(local)
+        local += struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 8, 0, 0x21, crc, len(stream),
+                             len(data), len(n), 0) + n + stream
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 0x314, 20, 0, 8, 0, 0x21, crc,
+                               len(stream), len(data), len(n), 0, 0, 0, 0, 0o100644 << 16,
+                               at) + n
+        index = struct.pack("<IIIIQQ", 1, 0, chunk, 8, len(data), len(stream))
+        index += b"".join(struct.pack("<Q", o) for o in offsets)
+        if spoil:
+            index = spoil(index)
+        slash = name.rfind("/") + 1
+        hidden = (name[:slash] + "." + name[slash:] + ".sozip.idx").encode()
+        local += struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, zlib.crc32(index),
+                             len(index), len(index), len(hidden), 0) + hidden + index
+    end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, len(members), len(members), len(central),
+                      len(local), 0)
+    return local + central + end
+
+
 def archive_seeds():
     arrays = sample_arrays()
     small = {k: arrays[k] for k in ["f4", "structured", "scalar", "empty"]}
@@ -296,6 +337,11 @@ def archive_seeds():
     s["encrypted-flag"] = set_flag(zip_bytes([("a.npy", npy["f4"]), ("b.npy", npy["bool"])]),
                                    "a.npy", 0x1)
     s.update(many_block_seeds())
+    sozip_data = npy_bytes(np.repeat(np.arange(30, dtype="<i4"), 150))  # ~18 KB, 5 chunks
+    s["sozip"] = sozip_bytes([("a.npy", sozip_data), ("d/b.npy", npy["f4"] * 300)])
+    s["sozip-offsets-out-of-order"] = sozip_bytes(
+        [("a.npy", sozip_data)], spoil=lambda i: i[:32] + i[40:48] + i[32:40] + i[48:])
+    s["sozip-index-cut"] = sozip_bytes([("a.npy", sozip_data)], spoil=lambda i: i[:-8])
     return s
 
 

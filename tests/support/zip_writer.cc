@@ -61,6 +61,7 @@ void ZipWriter::Add(const ZipMember& m) {
   out_ += m.name;
   out_ += m.local_extra;
   out_ += m.data;
+  if (m.local_only) return;
 
   Le(central_, 0x02014b50, 4);
   Le(central_, 0x0314, 2);  // made by Unix, spec 2.0

@@ -20,6 +20,7 @@ struct ZipMember {
   uint64_t size = 0;    // uncompressed
   std::string local_extra;
   std::string central_extra;
+  bool local_only = false;  // no central directory record (a hidden entry)
 };
 
 // Writes members in order, then the central directory (with zip64 end

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/sozip_writer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/zip_writer.h"
 
 namespace npzfs::testing {
 namespace {
@@ -159,6 +161,41 @@ TEST(NpzinfoTest, StoredArrayOffsetPointsAtTheDataInTheArchive) {
     EXPECT_EQ(bytes.substr(g["array_offset"].get<size_t>(), member.size() - header),
               member.substr(header))
         << g["name"];
+  }
+}
+
+// SOZip-indexed members are shown; Python's zipfile reads the archive as
+// any other (the index entry is not a member).
+TEST(NpzinfoTest, ShowsWhichMembersAreSozipIndexed) {
+  TempDir dir;
+  std::string payload(200'000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i % 13);
+  const std::string npy = NpyV1("|u1", "(200000,)", payload);
+  ZipWriter w;
+  AddSozipMember(w, "a.npy", npy, {.chunk_size = 32 << 10});
+  AddSozipMember(w, "b.npy", npy, {.chunk_size = 32 << 10, .version = 9});
+  w.AddStored("c.npy", npy);
+  const std::string archive = dir.Join("sozip.npz");
+  WriteFile(archive, w.Finish());
+
+  const Output json = Npzinfo({archive, "--json"});
+  ASSERT_EQ(json.status, 0) << json.text;
+  const auto got = nlohmann::json::parse(json.text);
+  ASSERT_EQ(got["members"].size(), 3u);
+  EXPECT_EQ(got["members"][0]["sozip"],
+            nlohmann::json({{"chunk_size", 32768}, {"chunks", 7}}));  // ceil(200128 / 32768)
+  EXPECT_TRUE(got["members"][1]["sozip"].is_null());
+  EXPECT_NE(got["members"][1]["sozip_note"].get<std::string>().find("version 9"),
+            std::string::npos);
+  EXPECT_TRUE(got["members"][2]["sozip"].is_null());
+
+  const Output table = Npzinfo({archive});
+  ASSERT_EQ(table.status, 0) << table.text;
+  EXPECT_NE(table.text.find("SOZip index: 7 chunks of 32 KiB"), std::string::npos) << table.text;
+
+  const std::string dump = ZipfileDump(archive);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(ReadFile(dump + "/" + std::to_string(i) + ".bin") == npy) << i;
   }
 }
 

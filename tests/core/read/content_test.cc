@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/archive/archive.h"
+#include "tests/support/sozip_writer.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
 #include "tests/support/zip_writer.h"
@@ -740,6 +741,86 @@ TEST_P(ContentTest, AChunkChangedInTheDiskCacheIsDecodedAgain) {
   const ContentStats s = content.stats();
   EXPECT_EQ(s.disk.bad_reads, 1u);
   EXPECT_GT(s.bytes_decoded, decoded);
+}
+
+// A SOZip member: a read anywhere decodes from the SOZip chunk before it,
+// on a fresh mount; a sequential reader is decoded ahead on several
+// threads; reading it all checks the member's CRC-32.
+std::string SozipNpy(size_t bytes) {
+  std::string payload(bytes, '\0');
+  std::mt19937 rng(9);
+  for (char& c : payload) c = static_cast<char>(rng() % 8);
+  return testing::NpyV1("|u1", "(" + std::to_string(bytes) + ",)", payload);
+}
+
+TEST_P(ContentTest, SozipMembersAreReadAnywhereFromTheFirstRead) {
+  const std::string npy = SozipNpy(16 << 20);
+  testing::ZipWriter w;
+  testing::AddSozipMember(w, "a.npy", npy, {.chunk_size = 32 << 10});
+  auto archive = OpenBytes(w.Finish());
+  ASSERT_TRUE(archive);
+  ASSERT_TRUE(archive->entries()[0].sozip) << archive->entries()[0].sozip_note;
+  ContentOptions o = Defaults();
+  o.threads = 0;
+  Content content(*archive, o);
+  const uint64_t at = npy.size() / 10 * 9;
+  auto got = ReadRange(content, 0, at, 4096);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, npy.substr(at, 4096));
+  // From the SOZip chunk before it to the end of its own chunk.
+  EXPECT_LE(content.stats().bytes_decoded, (32u << 10) + 2 * o.chunk_size);
+  std::mt19937_64 rng(13);
+  for (int k = 0; k < 50; ++k) {
+    const uint64_t off = rng() % npy.size();
+    auto piece = ReadRange(content, 0, off, 10'000);
+    ASSERT_TRUE(piece) << piece.error().message;
+    ASSERT_EQ(*piece, npy.substr(off, 10'000));
+  }
+}
+
+TEST_P(ContentTest, SozipMembersAreDecodedAheadOnSeveralThreads) {
+  const std::string npy = SozipNpy(16 << 20);
+  testing::ZipWriter w;
+  testing::AddSozipMember(w, "a.npy", npy, {.chunk_size = 32 << 10});
+  auto archive = OpenBytes(w.Finish());
+  ASSERT_TRUE(archive);
+  ContentOptions o = Defaults();
+  o.threads = 2;
+  Content content(*archive, o);
+  auto all = ReadAll(content, 0);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_TRUE(*all == npy);
+  const ContentStats s = content.stats();
+  EXPECT_GT(s.ahead_plans, 8u);  // stretches between access points, not one frontier
+  EXPECT_LE(s.bytes_decoded, npy.size() * 11 / 10);
+}
+
+// SOZip chunks carry no CRC of their own: a chunk spoiled in the archive
+// is caught by the member's CRC-32, once every chunk is known, before the
+// last of them is served.
+TEST_P(ContentTest, ASpoiledSozipChunkFailsTheReadThatCompletesTheMember) {
+  const std::string npy = SozipNpy(4 << 20);
+  testing::ZipWriter w;
+  // The member's recorded CRC-32 is not its bytes': what a spoiled chunk
+  // amounts to, and a spoil that always decodes.
+  testing::AddSozipMember(w, "a.npy", npy, {.chunk_size = 32 << 10, .member_crc_xor = 1});
+  auto archive = OpenBytes(w.Finish());
+  ASSERT_TRUE(archive);
+  ASSERT_TRUE(archive->entries()[0].sozip);
+  ContentOptions o = Defaults();
+  o.threads = 0;
+  Content content(*archive, o);
+  // Backwards, so that no decoder runs from the start to the end.
+  const uint64_t c = o.chunk_size;
+  const uint64_t chunks = (npy.size() + c - 1) / c;
+  for (uint64_t i = chunks; i-- > 1;) {
+    auto got = ReadRange(content, 0, i * c, c);
+    ASSERT_TRUE(got) << i << ": " << got.error().message;
+  }
+  auto last = ReadRange(content, 0, 0, c);
+  ASSERT_FALSE(last);
+  EXPECT_NE(last.error().message.find("CRC-32 mismatch"), std::string::npos)
+      << last.error().message;
 }
 
 }  // namespace

@@ -64,7 +64,8 @@ core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
   if (!source) return core::Fail(std::move(source).error());
   auto archive = core::MountedArchive::Open(
       std::move(*source),
-      {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt});
+      {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt,
+       o.index, [](const std::string& line) { spdlog::warn("{}", line); }});
   if (!archive) return core::Fail(std::move(archive).error());
   auto m = std::make_unique<Mounted>();
   m->archive = std::move(*archive);

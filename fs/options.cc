@@ -30,13 +30,16 @@ struct RawOptions {
   char* threads = nullptr;
   char* disk_cache = nullptr;
   char* disk_cache_size = nullptr;
+  char* index_dir = nullptr;
+  char* index = nullptr;
+  int noindex = 0;
   int has_fsname = 0;
   int has_subtype = 0;
   char* positional[2] = {nullptr, nullptr};
   int extra_positional = 0;
   ~RawOptions() {
     for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, threads, disk_cache,
-                    disk_cache_size, positional[0], positional[1]}) {
+                    disk_cache_size, index_dir, index, positional[0], positional[1]}) {
       std::free(p);
     }
   }
@@ -59,6 +62,9 @@ const fuse_opt kOptions[] = {
     NPZFS_OPT("threads=%s", threads, 0),
     NPZFS_OPT("disk_cache=%s", disk_cache, 0),
     NPZFS_OPT("disk_cache_size=%s", disk_cache_size, 0),
+    NPZFS_OPT("index_dir=%s", index_dir, 0),
+    NPZFS_OPT("index=%s", index, 0),
+    NPZFS_OPT("noindex", noindex, 1),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
     FUSE_OPT_KEY("subtype=", kKeySubtype),
     FUSE_OPT_END,
@@ -142,6 +148,18 @@ core::Result<void> Apply(const RawOptions& raw, Options& o) {
     if (!size) return Fail(BadValue("disk_cache_size", raw.disk_cache_size));
     o.disk_cache.size = *size;
   }
+  if ((raw.index_dir != nullptr) + (raw.index != nullptr) + raw.noindex > 1) {
+    return Fail(Bad("index_dir=, index= and noindex exclude each other"));
+  }
+  if (raw.index_dir) {
+    if (raw.index_dir[0] == '\0') return Fail(Bad("bad value for index_dir: '' (a directory)"));
+    o.index = {core::IndexOptions::Where::kDir, raw.index_dir};
+  }
+  if (raw.index) {
+    if (raw.index[0] == '\0') return Fail(Bad("bad value for index: '' (a file)"));
+    o.index = {core::IndexOptions::Where::kFile, raw.index};
+  }
+  if (raw.noindex) o.index = {core::IndexOptions::Where::kNone, ""};
   if (raw.raw_dir) {
     const std::string dir = raw.raw_dir;
     if (dir.empty() || dir == "." || dir == ".." || dir.find('/') != std::string::npos ||
@@ -272,7 +290,12 @@ std::string UsageText(const char* program) {
          "    -o disk_cache=DIR      where decompressed data evicted from memory goes\n"
          "                           (default $TMPDIR, else /tmp; an unlinked file)\n"
          "    -o disk_cache_size=SIZE  its bound (default 1G, at most half the free\n"
-         "                           space; 0: no disk cache)\n\n";
+         "                           space; 0: no disk cache)\n"
+         "    -o index_dir=DIR       where persisted indexes of compressed members live\n"
+         "                           (default $XDG_CACHE_HOME/npzfs, ~/.cache/npzfs;\n"
+         "                           /var/cache/npzfs for root)\n"
+         "    -o index=FILE          this archive's index, exactly there\n"
+         "    -o noindex             no persisted index\n\n";
 }
 
 }  // namespace npzfs::fs

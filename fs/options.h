@@ -12,6 +12,7 @@
 
 #include "core/base/result.h"
 #include "core/read/disk_cache.h"
+#include "core/read/index_store.h"
 #include "core/read/options.h"
 #include "core/view/tree.h"
 
@@ -22,6 +23,7 @@ struct Options {
   std::string mountpoint;  // as given
   core::ContentOptions content;
   core::DiskCacheOptions disk_cache;  // size 0: none
+  core::IndexOptions index;
   core::TreeOptions tree;
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

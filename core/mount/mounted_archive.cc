@@ -1,5 +1,9 @@
 #include "core/mount/mounted_archive.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <chrono>
 
 #include "core/base/notes.h"
@@ -15,6 +19,43 @@ double MsSince(Clock::time_point t0) {
 }
 
 }  // namespace
+
+// The index of the archive's compressed members: loaded when there is one
+// of this archive, written back as members are read.
+std::unique_ptr<PersistSetup> MountedArchive::SetUpIndex(const Archive& archive,
+                                                         const MountOptions& options,
+                                                         MountedArchive& m) {
+  if (!options.index || options.index->where == IndexOptions::Where::kNone) return nullptr;
+  const bool indexable = std::any_of(
+      archive.entries().begin(), archive.entries().end(),
+      [](const ZipEntry& e) { return e.method == kMethodDeflate && !e.sozip && e.size > 0; });
+  if (!indexable) return nullptr;
+  auto setup = std::make_unique<PersistSetup>();
+  setup->identity = IdentityOf(archive);
+  setup->path = IndexPath(*options.index, setup->identity);
+  setup->warn = options.warn;
+  const std::string shown = Quote(setup->path, Quoting::kWhenNeeded);
+  if (auto made = MakeIndexDir(*options.index); !made) {
+    m.warnings_.push_back(made.error().message + "; no index is kept");
+    return nullptr;
+  }
+  if (options.index->where == IndexOptions::Where::kDir) {
+    setup->evict_dir = setup->path.substr(0, setup->path.rfind('/'));
+  }
+  auto loaded = IndexFile::Open(setup->path, setup->identity);
+  if (loaded) {
+    setup->loaded = std::move(*loaded);
+    // Its time says when it was last used: the oldest are evicted first.
+    ::utimensat(AT_FDCWD, setup->path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
+    m.info_.push_back("index: " + shown + " (" + std::to_string(setup->loaded->members().size()) +
+                      " members)");
+  } else if (loaded.error().code == Errc::kNotFound) {
+    m.info_.push_back("index: " + shown + " (none yet)");
+  } else {
+    m.warnings_.push_back(loaded.error().message + "; not used, it will be written again");
+  }
+  return setup;
+}
 
 Result<std::unique_ptr<MountedArchive>> MountedArchive::Open(std::unique_ptr<ByteSource> source,
                                                              const MountOptions& options) {
@@ -58,7 +99,8 @@ Result<std::unique_ptr<MountedArchive>> MountedArchive::Open(std::unique_ptr<Byt
       }
     }
   }
-  m->content_ = std::make_unique<Content>(*m->archive_, options.content, std::move(disk));
+  m->content_ = std::make_unique<Content>(*m->archive_, options.content, std::move(disk),
+                                          SetUpIndex(*m->archive_, options, *m));
   return m;
 }
 

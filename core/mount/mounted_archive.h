@@ -4,6 +4,7 @@
 #ifndef NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_
 #define NPZFS_CORE_MOUNT_MOUNTED_ARCHIVE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "core/npy/header_scan.h"
 #include "core/read/content.h"
 #include "core/read/disk_cache.h"
+#include "core/read/index_store.h"
 #include "core/read/options.h"
 #include "core/source/byte_source.h"
 #include "core/view/tree.h"
@@ -25,6 +27,10 @@ struct MountOptions {
   ContentOptions content;
   // Where chunks evicted from memory go; none when absent or of size 0.
   std::optional<DiskCacheOptions> disk_cache;
+  // Where the persisted index is read from and written to; none when absent.
+  std::optional<IndexOptions> index;
+  // Told of problems met while reading (an index discarded, not written).
+  std::function<void(const std::string&)> warn;
 };
 
 // Immutable after Open() but for content(), which is internally locked:
@@ -60,6 +66,8 @@ class MountedArchive {
 
  private:
   MountedArchive() = default;
+  static std::unique_ptr<PersistSetup> SetUpIndex(const Archive& archive,
+                                                  const MountOptions& options, MountedArchive& m);
 
   std::unique_ptr<Archive> archive_;
   std::vector<ArrayInfo> arrays_;

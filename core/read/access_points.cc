@@ -90,6 +90,24 @@ void AccessPointIndex::ThinLocked() {
   }
 }
 
+void AccessPointIndex::Reset(size_t member) {
+  MutexLock lock(&mu_);
+  Member& m = At(member);
+  for (size_t i = 1; i < m.points.size(); ++i) {
+    stats_.bytes -= m.points[i]->bytes();
+    --stats_.count;
+  }
+  m.points.resize(1);
+  m.covered = 0;
+  m.span.store(span_, std::memory_order_relaxed);
+  std::erase(indexed_, &m);
+}
+
+std::vector<PointRef> AccessPointIndex::Points(size_t member) {
+  MutexLock lock(&mu_);
+  return At(member).points;
+}
+
 std::vector<uint64_t> AccessPointIndex::Offsets(size_t member) {
   MutexLock lock(&mu_);
   std::vector<uint64_t> out;

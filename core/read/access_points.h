@@ -67,6 +67,13 @@ class AccessPointIndex {
   // Adds points that lie past `member`'s last one, in order.
   void Add(size_t member, std::vector<PointRef> points) EXCLUDES(mu_);
 
+  // Forgets every point of `member` but its start (its persisted index
+  // was found wrong); Covered() is 0 again.
+  void Reset(size_t member) EXCLUDES(mu_);
+
+  // `member`'s points, its start included, in order.
+  std::vector<PointRef> Points(size_t member) EXCLUDES(mu_);
+
   // The offsets of `member`'s points, its start included (tests).
   std::vector<uint64_t> Offsets(size_t member) EXCLUDES(mu_);
 

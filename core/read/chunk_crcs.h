@@ -44,6 +44,11 @@ class ChunkCrcs {
   bool complete() const { return prefix_ == chunk_count(); }
   uint32_t member_crc() const { return prefix_crc_; }
 
+  // The CRCs of chunks [0, prefix()).
+  std::vector<uint32_t> PrefixCrcs() const {
+    return {crcs_.begin(), crcs_.begin() + static_cast<long>(prefix_)};
+  }
+
   // Forgets every chunk (the member's data was found not to be what was
   // recorded).
   void Clear();

@@ -67,6 +67,25 @@ void ChunkScheduler::SetUp(size_t member, MemberState& m) {
       points.push_back(std::move(p));
     }
     points_.Seed(member, std::move(points), e.size);
+  } else if (const PersistedMember* rec = persisted_ ? persisted_->Find(e) : nullptr;
+             rec != nullptr && rec->chunk_size == options_.chunk_size) {
+    // Windows stay in the file until a decoder starts at their point.
+    std::vector<PointRef> points;
+    points.reserve(rec->points.size());
+    for (const PersistedPoint& pp : rec->points) {
+      auto p = std::make_shared<AccessPoint>();
+      p->out = pp.out;
+      p->in = pp.in;
+      p->bits = pp.bits;
+      p->crc = pp.crc_before;
+      points.push_back(std::move(p));
+    }
+    const uint64_t covered = rec->complete         ? e.size
+                             : rec->points.empty() ? 0
+                                                   : rec->points.back().out;
+    points_.Seed(member, std::move(points), covered);
+    for (size_t i = 0; i < rec->chunk_crcs.size(); ++i) m.crcs.Record(i, rec->chunk_crcs[i]);
+    m.persisted = rec;
   }
   // Seeded access points reach the chunks before `covered` from the
   // start: those are behind the frontier already.
@@ -171,7 +190,7 @@ ChunkScheduler::Plan ChunkScheduler::PlanBehind(size_t member, MemberState& m, u
 ChunkScheduler::Plan ChunkScheduler::Start(MemberState& m, StreamPtr stream, PointRef seek_to,
                                            bool frontier, uint64_t index) {
   const uint64_t pos = seek_to ? seek_to->out : stream->position();
-  m.running.push_front(Running{frontier, false, pos, index});
+  m.running.push_front(Running{frontier, false, pos, index, m.generation});
   return Plan{std::move(stream), std::move(seek_to), m.running.begin()};
 }
 
@@ -207,20 +226,83 @@ Result<ChunkRef> ChunkScheduler::Run(size_t member, MemberState& m, Plan plan, u
 Result<ChunkRef> ChunkScheduler::RunOrThrow(size_t member, MemberState& m, Plan& plan,
                                             uint64_t index) {
   if (plan.seek_to) {
-    if (auto r = plan.stream->decoder->Seek(*plan.seek_to); !r) {
-      return Fail(Abandon(m, plan, std::move(r).error()));
+    auto sought = SeekTo(member, m, plan);
+    if (!sought) return Failed(member, m, plan, std::move(sought).error());
+    if (!*sought) {
+      // The member's index was discarded: the caller plans again.
+      Abandon(m, plan, MakeError(Errc::kIo, "index discarded"));
+      return ChunkRef();
     }
   }
   for (;;) {
     auto made = MakeNextChunk(member, *plan.stream);
-    if (!made) return Fail(Abandon(m, plan, std::move(made).error()));
+    if (!made) return Failed(member, m, plan, std::move(made).error());
     ChunkRef chunk = made->chunk;
-    bool last = false;
-    if (auto bad = Publish(member, m, plan, *made, &last)) return Fail(Abandon(m, plan, *bad));
+    bool last = false, stale = false;
+    if (auto bad = Publish(member, m, plan, *made, &last, &stale)) {
+      return Fail(Abandon(m, plan, *bad));
+    }
+    if (stale) {
+      Abandon(m, plan, MakeError(Errc::kIo, "index discarded"));
+      return ChunkRef();
+    }
     // A reader's decoder stops at its chunk; one decoding ahead at its
     // target, which may have grown meanwhile.
     if (last) return made->index == index ? chunk : ChunkRef();
   }
+}
+
+// Moves the plan's stream to its point, reading the window of a persisted
+// one first. False when that window was bad: the member's index is then
+// discarded.
+Result<bool> ChunkScheduler::SeekTo(size_t member, MemberState& m, Plan& plan) {
+  const AccessPoint& point = *plan.seek_to;
+  const PersistedPoint* lazy = nullptr;
+  if (point.out > 0 && point.window.empty()) {
+    MutexLock lock(&m.mu);
+    if (m.persisted) {
+      const auto& pts = m.persisted->points;
+      auto it = std::lower_bound(pts.begin(), pts.end(), point.out,
+                                 [](const PersistedPoint& p, uint64_t out) { return p.out < out; });
+      if (it != pts.end() && it->out == point.out) lazy = &*it;
+    }
+  }
+  if (!lazy) {
+    if (auto r = plan.stream->decoder->Seek(point); !r) return Fail(std::move(r).error());
+    return true;
+  }
+  auto window = persisted_->ReadWindow(*lazy);
+  if (!window) {
+    MutexLock lock(&m.mu);
+    if (m.generation == plan.running->generation) Discard(member, m, window.error().message);
+    return false;
+  }
+  AccessPoint full = point;
+  full.window = std::move(*window);
+  if (auto r = plan.stream->decoder->Seek(full); !r) return Fail(std::move(r).error());
+  return true;
+}
+
+// The member's persisted index was found wrong: everything learned from it
+// goes, and the member is read as if it had none.
+void ChunkScheduler::Discard(size_t member, MemberState& m, const std::string& why) {
+  const ZipEntry& e = archive_.entries()[member];
+  if (warn_) {
+    warn_(Quote(e.name) + ": the persisted index is discarded (" + why +
+          "); decoding from the start");
+  }
+  m.persisted = nullptr;
+  ++m.generation;
+  m.crcs.Clear();
+  m.frontier_pos = 0;
+  m.done = false;
+  m.ahead_window = 0;
+  m.ahead_planned = 0;
+  points_.Reset(member);
+  std::vector<StreamPtr> dropped = pool_.TakeAll(member);
+  cache_.EraseMember(member);
+  if (disk_) disk_->EraseMember(member);
+  for (Waiter* w : m.waiting) w->cv.NotifyAll();
 }
 
 // The chunk after the stream's position (skipping to its start). The
@@ -285,21 +367,33 @@ std::optional<Error> ChunkScheduler::CheckCrc(size_t member, MemberState& m, con
 }
 
 std::optional<Error> ChunkScheduler::Publish(size_t member, MemberState& m, Plan& plan,
-                                             const Made& made, bool* last_out) {
+                                             const Made& made, bool* last_out, bool* stale) {
   Stream& s = *plan.stream;
   std::vector<PointRef> points;
   if (s.sink) points = static_cast<FrontierSink&>(*s.sink).TakePending();
   std::vector<StreamPtr> dropped;  // freed once the lock is dropped
   {
     MutexLock lock(&m.mu);
-    if (auto bad = CheckCrc(member, m, made)) return bad;
+    if (plan.running->generation != m.generation) {
+      *stale = true;  // made from an index since discarded
+      return std::nullopt;
+    }
+    if (auto bad = CheckCrc(member, m, made)) {
+      if (!m.persisted) return bad;
+      Discard(member, m, bad->message);
+      *stale = true;
+      return std::nullopt;
+    }
     plan.running->pos = s.position();
     const bool last =
         made.index >= plan.running->target || s.position() >= archive_.entries()[member].size;
     *last_out = last;
     if (s.frontier()) {
       m.frontier_pos = std::max(m.frontier_pos, s.position());
-      if (s.position() >= archive_.entries()[member].size) m.done = true;
+      if (s.position() >= archive_.entries()[member].size && !m.done) {
+        m.done = true;
+        if (on_pass_done_) on_pass_done_();
+      }
       if (!points.empty()) points_.Add(member, std::move(points));
     }
     cache_.Insert({member, made.index}, made.chunk);
@@ -324,6 +418,29 @@ std::optional<Error> ChunkScheduler::Publish(size_t member, MemberState& m, Plan
   return std::nullopt;
 }
 
+// A decoder failed. Bad data from where a persisted index sent it (or
+// sends no more) discards the index and the caller plans again (null);
+// otherwise bad data fails the member for good.
+Result<ChunkRef> ChunkScheduler::Failed(size_t member, MemberState& m, Plan& plan, Error error) {
+  if (error.code == Errc::kCorrupt) {
+    bool again = false;
+    {
+      MutexLock lock(&m.mu);
+      if (plan.running->generation != m.generation) {
+        again = true;
+      } else if (m.persisted) {
+        Discard(member, m, error.message);
+        again = true;
+      }
+    }
+    if (again) {
+      Abandon(m, plan, MakeError(Errc::kIo, "index discarded"));
+      return ChunkRef();
+    }
+  }
+  return Fail(Abandon(m, plan, std::move(error)));
+}
+
 // A decoder failed: drop it; bad data fails the member for good.
 Error ChunkScheduler::Abandon(MemberState& m, Plan& plan, Error error) {
   StreamPtr dead = std::move(plan.stream);
@@ -333,6 +450,83 @@ Error ChunkScheduler::Abandon(MemberState& m, Plan& plan, Error error) {
   if (m.failure) return *m.failure;
   if (error.code == Errc::kCorrupt) m.failure = error;
   return error;
+}
+
+std::vector<MemberToWrite> ChunkScheduler::Snapshot(bool* changed) {
+  *changed = false;
+  std::vector<std::pair<size_t, MemberState*>> states;
+  {
+    MutexLock lock(&states_mu_);
+    for (auto& [member, state] : states_) states.emplace_back(member, state.get());
+  }
+  std::vector<MemberToWrite> out;
+  std::vector<bool> seen(archive_.entries().size());
+  for (auto [member, m] : states) {
+    const ZipEntry& e = archive_.entries()[member];
+    if (e.method != kMethodDeflate || e.sozip) continue;
+    seen[member] = true;
+    MemberToWrite w;
+    PersistedMember& pm = w.member;
+    pm.index = e.index;
+    pm.method = e.method;
+    pm.crc32 = e.crc32;
+    pm.size = e.size;
+    pm.compressed_size = e.compressed_size;
+    pm.data_offset = e.data_offset;
+    pm.chunk_size = options_.chunk_size;
+    const PersistedMember* rec;
+    {
+      MutexLock lock(&m->mu);
+      if (m->failure) continue;
+      pm.chunk_crcs = m->crcs.PrefixCrcs();
+      pm.complete = m->crcs.complete() && m->crcs.member_crc() == e.crc32;
+      rec = m->persisted;
+      if (!rec && persisted_ && persisted_->Find(e)) *changed = true;  // discarded
+    }
+    uint64_t last = 0;
+    for (const PointRef& p : points_.Points(member)) {
+      if (p->out == 0 || !p->crc || p->out < last + kPersistedSpan) continue;
+      std::vector<std::byte> window = p->window;
+      if (window.empty()) {
+        if (!rec) continue;
+        auto it = std::lower_bound(rec->points.begin(), rec->points.end(), p->out,
+                                   [](const PersistedPoint& q, uint64_t o) { return q.out < o; });
+        if (it == rec->points.end() || it->out != p->out) continue;
+        auto loaded = persisted_->ReadWindow(*it);
+        if (!loaded) continue;
+        window = std::move(*loaded);
+      }
+      pm.points.push_back({p->out, p->in, static_cast<uint8_t>(p->bits), *p->crc, 0, 0, 0, 0});
+      w.windows.push_back(std::move(window));
+      last = p->out;
+    }
+    if (pm.points.empty() && pm.chunk_crcs.empty()) continue;
+    if (!rec || pm.chunk_crcs.size() > rec->chunk_crcs.size() ||
+        pm.points.size() > rec->points.size()) {
+      *changed = true;
+    }
+    out.push_back(std::move(w));
+  }
+  // Members not read this time keep what the index said of them.
+  if (persisted_) {
+    for (const PersistedMember& rec : persisted_->members()) {
+      if (rec.index >= seen.size() || seen[rec.index] ||
+          !rec.Matches(archive_.entries()[rec.index])) {
+        continue;
+      }
+      MemberToWrite w;
+      w.member = rec;
+      w.member.points.clear();
+      for (const PersistedPoint& p : rec.points) {
+        auto loaded = persisted_->ReadWindow(p);
+        if (!loaded) continue;
+        w.member.points.push_back(p);
+        w.windows.push_back(std::move(*loaded));
+      }
+      out.push_back(std::move(w));
+    }
+  }
+  return out;
 }
 
 uint64_t ChunkScheduler::max_window() const {

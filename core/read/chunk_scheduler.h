@@ -29,9 +29,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +45,7 @@
 #include "core/read/chunk_crcs.h"
 #include "core/read/decoder_pool.h"
 #include "core/read/disk_cache.h"
+#include "core/read/index_file.h"
 #include "core/read/options.h"
 #include "core/read/workers.h"
 
@@ -68,15 +71,25 @@ class ChunkScheduler {
   // Every argument must outlive the scheduler; without `workers` nothing
   // is decoded ahead. Chunks missing from `cache` are looked for in `disk`
   // (if any) before they are decoded.
+  //
+  // With `persisted`, a member it indexes starts with its access points
+  // (their windows read when a decoder starts there) and the CRC-32 of its
+  // chunks; a chunk that does not match, or a window that cannot be read,
+  // discards that member's index (told to `warn`, once) and the member is
+  // decoded again from its start.
+  using WarnFn = std::function<void(const std::string&)>;
   ChunkScheduler(const Archive& archive, const ContentOptions& options, ChunkCache& cache,
-                 DiskCache* disk, AccessPointIndex& points, DecoderPool& pool, Workers* workers)
+                 DiskCache* disk, AccessPointIndex& points, DecoderPool& pool, Workers* workers,
+                 const IndexFile* persisted = nullptr, WarnFn warn = nullptr)
       : archive_(archive),
         options_(options),
         cache_(cache),
         disk_(disk),
         points_(points),
         pool_(pool),
-        workers_(workers) {}
+        workers_(workers),
+        persisted_(persisted),
+        warn_(std::move(warn)) {}
   ChunkScheduler(const ChunkScheduler&) = delete;
   ChunkScheduler& operator=(const ChunkScheduler&) = delete;
 
@@ -98,13 +111,23 @@ class ChunkScheduler {
 
   SchedulerStats stats() const;
 
+  // What to persist: every member decoded this mount (its points at least
+  // kPersistedSpan apart, with their windows, and its chunks' CRCs from
+  // the start), and the records of `persisted` for the others. `changed`:
+  // whether that says more than `persisted` did.
+  std::vector<MemberToWrite> Snapshot(bool* changed) EXCLUDES(states_mu_);
+
+  // Called when a member's first pass reaches its end.
+  void set_on_pass_done(std::function<void()> fn) { on_pass_done_ = std::move(fn); }
+
  private:
   // A decoder at work in a member, as its member's state sees it.
   struct Running {
     bool frontier = false;
-    bool ahead = false;   // run by a worker, for no reader: its target may grow
-    uint64_t pos = 0;     // the decoder's position as of the last chunk made
-    uint64_t target = 0;  // the last chunk index it makes
+    bool ahead = false;       // run by a worker, for no reader: its target may grow
+    uint64_t pos = 0;         // the decoder's position as of the last chunk made
+    uint64_t target = 0;      // the last chunk index it makes
+    uint64_t generation = 0;  // the member's, when it started
   };
   using RunningList = std::list<Running>;
 
@@ -126,6 +149,11 @@ class ChunkScheduler {
     // the member (with decoding ahead, all of them wait, one chunk each).
     std::vector<Waiter*> waiting GUARDED_BY(mu);
     ChunkCrcs crcs GUARDED_BY(mu);
+    // The member's persisted record, until it is found wrong; each discard
+    // starts a new generation, and what decoders of an older one make is
+    // thrown away.
+    const PersistedMember* persisted GUARDED_BY(mu) = nullptr;
+    uint64_t generation GUARDED_BY(mu) = 0;
     // Decoding ahead: where the last read ended, the window in chunks (0
     // until a read continues another), and the first chunk no decoder was
     // started for yet.
@@ -160,13 +188,16 @@ class ChunkScheduler {
   Result<Made> MakeNextChunk(size_t member, Stream& s);
   Result<void> SkipTo(Stream& s, uint64_t to, std::span<std::byte> scratch);
   std::optional<Error> Publish(size_t member, MemberState& m, Plan& plan, const Made& made,
-                               bool* last) EXCLUDES(m.mu);
+                               bool* last, bool* stale) EXCLUDES(m.mu);
+  void Discard(size_t member, MemberState& m, const std::string& why) REQUIRES(m.mu);
+  Result<bool> SeekTo(size_t member, MemberState& m, Plan& plan) EXCLUDES(m.mu);
   std::optional<Error> CheckCrc(size_t member, MemberState& m, const Made& made) REQUIRES(m.mu);
   std::vector<Plan> PlanAhead(size_t member, MemberState& m, uint64_t from, uint64_t to,
                               uint64_t* planned) REQUIRES(m.mu);
   bool Busy(const MemberState& m, uint64_t index) REQUIRES(m.mu);
   void RunAhead(size_t member, MemberState& m, Plan plan, bool run) EXCLUDES(m.mu);
   Error Abandon(MemberState& m, Plan& plan, Error error) EXCLUDES(m.mu);
+  Result<ChunkRef> Failed(size_t member, MemberState& m, Plan& plan, Error error) EXCLUDES(m.mu);
 
   const Archive& archive_;
   const ContentOptions& options_;
@@ -175,6 +206,9 @@ class ChunkScheduler {
   AccessPointIndex& points_;
   DecoderPool& pool_;
   Workers* const workers_;
+  const IndexFile* const persisted_;
+  const WarnFn warn_;
+  std::function<void()> on_pass_done_;
 
   Mutex states_mu_;
   std::unordered_map<size_t, std::unique_ptr<MemberState>> states_ GUARDED_BY(states_mu_);

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstring>
 #include <thread>
+
+#include "core/read/index_store.h"
 
 namespace npzfs::core {
 namespace {
@@ -34,17 +37,75 @@ void ReadReply::CopyTo(std::span<std::byte> out) const {
 }
 
 Content::Content(const Archive& archive, const ContentOptions& options,
-                 std::unique_ptr<DiskCache> disk)
+                 std::unique_ptr<DiskCache> disk, std::unique_ptr<PersistSetup> persist)
     : archive_(archive),
       options_(options),
       disk_(std::move(disk)),
+      persist_(std::move(persist)),
       cache_(options.cache_size, SpillTo(disk_.get())),
       points_(options.span, PointBudget(options), options.cache_size, cache_),
       pool_(options.max_idle_decoders),
       stored_(archive),
-      scheduler_(archive, options_, cache_, disk_.get(), points_, pool_, &workers_),
+      scheduler_(archive, options_, cache_, disk_.get(), points_, pool_, &workers_,
+                 persist_ ? persist_->loaded.get() : nullptr, persist_ ? persist_->warn : nullptr),
       workers_(Threads(options)) {
   assert(options_.chunk_size > 0 && options_.span > 0);
+  if (persist_) {
+    scheduler_.set_on_pass_done([this] {
+      {
+        std::lock_guard<std::mutex> lock(index_mu_);
+        index_dirty_ = true;
+      }
+      index_cv_.notify_all();
+    });
+    index_writer_ = std::thread([this] { IndexLoop(); });
+  }
+}
+
+Content::~Content() {
+  if (!persist_) return;
+  {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    index_stopping_ = true;
+  }
+  index_cv_.notify_all();
+  index_writer_.join();
+  if (auto r = WriteIndex(); !r && persist_->warn) persist_->warn(r.error().message);
+}
+
+void Content::IndexLoop() {
+  std::unique_lock<std::mutex> lock(index_mu_);
+  for (;;) {
+    index_cv_.wait(lock, [this] { return index_dirty_ || index_stopping_; });
+    if (index_stopping_) return;
+    // A second for other passes ending at about the same time.
+    if (index_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return index_stopping_; })) {
+      return;
+    }
+    index_dirty_ = false;
+    lock.unlock();
+    if (auto r = WriteIndex(); !r && persist_->warn) persist_->warn(r.error().message);
+    lock.lock();
+  }
+}
+
+Result<void> Content::WriteIndex() {
+  if (!persist_) return {};
+  bool changed = false;
+  std::vector<MemberToWrite> members = scheduler_.Snapshot(&changed);
+  uint64_t size = 0;
+  for (const MemberToWrite& w : members) {
+    size += w.member.chunk_crcs.size() + (w.member.points.size() << 32);
+  }
+  {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    if (!changed || size == index_written_) return {};
+    index_written_ = size;
+  }
+  auto r = WriteIndexFile(persist_->path, persist_->identity, std::move(members));
+  if (!r) return r;
+  if (!persist_->evict_dir.empty()) EvictIndexes(persist_->evict_dir, kIndexDirMax, persist_->path);
+  return {};
 }
 
 Result<ReadReply> Content::Read(size_t member, uint64_t offset, size_t size,

@@ -25,8 +25,14 @@
 #ifndef NPZFS_CORE_READ_CONTENT_H_
 #define NPZFS_CORE_READ_CONTENT_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <span>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "core/archive/archive.h"
@@ -36,6 +42,7 @@
 #include "core/read/chunk_scheduler.h"
 #include "core/read/decoder_pool.h"
 #include "core/read/disk_cache.h"
+#include "core/read/index_file.h"
 #include "core/read/options.h"
 #include "core/read/stored_reads.h"
 #include "core/read/workers.h"
@@ -72,12 +79,26 @@ class ReadReply {
   size_t size_ = 0;
 };
 
+// Where a Content keeps its persisted index (index_file.h).
+struct PersistSetup {
+  std::string path;       // the index file, written when passes end and at the end
+  std::string evict_dir;  // a directory kept within kIndexDirMax, or empty
+  IndexIdentity identity;
+  std::unique_ptr<IndexFile> loaded;             // the index found at mount, if any
+  std::function<void(const std::string&)> warn;  // problems with it, each said once
+};
+
 class Content {
  public:
   // `archive` must outlive the Content. Chunks evicted from memory go to
   // `disk`, when given, and are read back from there.
+  // With `persist`, members start from the loaded index and what is
+  // learned is written back: a second after a member's first pass ends
+  // (several ending together make one write) and when the Content goes.
   explicit Content(const Archive& archive, const ContentOptions& options = {},
-                   std::unique_ptr<DiskCache> disk = nullptr);
+                   std::unique_ptr<DiskCache> disk = nullptr,
+                   std::unique_ptr<PersistSetup> persist = nullptr);
+  ~Content();
   Content(const Content&) = delete;
   Content& operator=(const Content&) = delete;
 
@@ -94,6 +115,10 @@ class Content {
 
   const ContentOptions& options() const { return options_; }
   DiskCache* disk_cache() const { return disk_.get(); }
+
+  // Writes the index now if it would say more than the file does (no-op
+  // without `persist`). Errors: kIo.
+  Result<void> WriteIndex();
   ContentStats stats();
 
   // Uncompressed offsets of member i's access points, in order (tests and
@@ -102,15 +127,25 @@ class Content {
 
  private:
   Result<ReadReply> ReadChunked(size_t member, uint64_t offset, size_t size);
+  void IndexLoop();
 
   const Archive& archive_;
   const ContentOptions options_;
   const std::unique_ptr<DiskCache> disk_;
+  const std::unique_ptr<PersistSetup> persist_;
   ChunkCache cache_;
   AccessPointIndex points_;
   DecoderPool pool_;
   StoredReads stored_;
   ChunkScheduler scheduler_;
+  // The index writer: woken when a pass ends. Plain std types: the wait
+  // is timed, which CondVar does not offer.
+  std::mutex index_mu_;
+  std::condition_variable index_cv_;
+  bool index_dirty_ = false;
+  bool index_stopping_ = false;
+  uint64_t index_written_ = 0;  // what the last write held, as SnapshotSize()
+  std::thread index_writer_;
   // Last: its jobs use the pieces above, so it stops first.
   Workers workers_;
 };

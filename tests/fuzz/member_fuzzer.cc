@@ -434,8 +434,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<MountedArchive> mounted;
   std::unique_ptr<Archive> plain;
   if (index->entries.size() <= kMaxMountMembers) {
-    auto m = MountedArchive::Open(std::make_unique<MemorySource>(bytes, "fuzz.npz"),
-                                  {{}, ContentChecker::Options(), std::nullopt});
+    auto m =
+        MountedArchive::Open(std::make_unique<MemorySource>(bytes, "fuzz.npz"),
+                             {{}, ContentChecker::Options(), std::nullopt, std::nullopt, nullptr});
     FUZZ_CHECK(m);
     mounted = std::move(*m);
   } else {

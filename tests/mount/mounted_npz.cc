@@ -106,6 +106,12 @@ std::unique_ptr<MountedNpz> MountedNpz::StartAt(const std::string& archive,
   m->log_ = m->dir_.Join("npzfs.log");
 
   std::vector<std::string> argv = {NpzfsBinary(), "-f"};
+  // Indexes go to the test's own directory, not the user's cache, unless
+  // the test says where.
+  const bool index_given = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a.find("index") != std::string::npos;
+  });
+  if (!index_given) argv.insert(argv.end(), {"-o", "index_dir=" + m->dir_.Join("index")});
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(archive);
   argv.push_back(m->mnt_);

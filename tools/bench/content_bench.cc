@@ -133,7 +133,8 @@ bool ReadOrSay(Content& c, size_t member, uint64_t offset, std::span<std::byte> 
 std::unique_ptr<npzfs::core::MountedArchive> Mount(const Args& a) {
   auto source = npzfs::core::FileSource::Open(a.archive);
   if (!source) return nullptr;
-  auto m = npzfs::core::MountedArchive::Open(std::move(*source), {{}, a.options, std::nullopt});
+  auto m = npzfs::core::MountedArchive::Open(std::move(*source),
+                                             {{}, a.options, std::nullopt, std::nullopt, nullptr});
   return m ? std::move(*m) : nullptr;
 }
 

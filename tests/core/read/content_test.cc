@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -821,6 +822,116 @@ TEST_P(ContentTest, ASpoiledSozipChunkFailsTheReadThatCompletesTheMember) {
   ASSERT_FALSE(last);
   EXPECT_NE(last.error().message.find("CRC-32 mismatch"), std::string::npos)
       << last.error().message;
+}
+
+// A Content that keeps its index at `path`, loading what is there; its
+// warnings go to `warnings`.
+std::unique_ptr<Content> Persisting(const Archive& archive, const ContentOptions& o,
+                                    const std::string& path, std::vector<std::string>* warnings) {
+  auto setup = std::make_unique<PersistSetup>();
+  setup->path = path;
+  setup->identity = IdentityOf(archive);
+  auto loaded = IndexFile::Open(path, setup->identity);
+  if (loaded) setup->loaded = std::move(*loaded);
+  setup->warn = [warnings](const std::string& line) { warnings->push_back(line); };
+  return std::make_unique<Content>(archive, o, nullptr, std::move(setup));
+}
+
+std::string IndexPathFor(const char* what, InflateEngine engine) {
+  const std::string path = ::testing::TempDir() + "/" + what + "_" +
+                           std::to_string(static_cast<int>(engine)) + ".npzidx";
+  std::remove(path.c_str());
+  return path;
+}
+
+// After one whole pass the index is written; a later Content reads at 90 %
+// from a persisted point, and every chunk it makes is checked.
+TEST_P(ContentTest, APersistedIndexGivesRandomAccessOnTheNextMount) {
+  const Big& big = BigMember();
+  const std::string path = IndexPathFor("persisted", GetParam());
+  std::vector<std::string> warnings;
+  ContentOptions o = Defaults();
+  o.threads = 0;
+  {
+    auto first = Persisting(*big.archive, o, path, &warnings);
+    ASSERT_TRUE(ReadAll(*first, big.index));
+  }
+  auto file = IndexFile::Open(path, IdentityOf(*big.archive));
+  ASSERT_TRUE(file) << file.error().message;
+  const PersistedMember* rec = (*file)->Find(big.archive->entries()[big.index]);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_TRUE(rec->complete);
+  EXPECT_GE(rec->points.size(), big.want.size() / (kPersistedSpan + (1 << 20)));
+  // At most 2 % of the member.
+  EXPECT_LE(std::filesystem::file_size(path), big.want.size() / 50);
+
+  auto second = Persisting(*big.archive, o, path, &warnings);
+  const uint64_t at = big.want.size() / 10 * 9;
+  auto got = ReadRange(*second, big.index, at, 4096);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, big.want.substr(at, 4096));
+  EXPECT_LE(second->stats().bytes_decoded, kPersistedSpan + (1 << 20) + 2 * o.chunk_size);
+  ExpectRandomRangesRight(*second, big, 21, 30, 10'000);
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
+}
+
+// An index whose window bytes, chunk CRCs or points are wrong never yields
+// a wrong byte: the member's index is discarded (said once) and the member
+// is decoded from its start.
+TEST_P(ContentTest, AWrongPersistedIndexIsDiscardedAndTheBytesAreRight) {
+  const Big& big = BigMember();
+  const std::string path = IndexPathFor("wrong", GetParam());
+  std::vector<std::string> warnings;
+  ContentOptions o = Defaults();
+  o.threads = 0;
+  {
+    auto first = Persisting(*big.archive, o, path, &warnings);
+    ASSERT_TRUE(ReadAll(*first, big.index));
+  }
+  const IndexIdentity id = IdentityOf(*big.archive);
+  auto good = IndexFile::Open(path, id);
+  ASSERT_TRUE(good);
+  const PersistedMember& rec = *(*good)->Find(big.archive->entries()[big.index]);
+  const size_t k = rec.points.size() / 2;
+  // In a chunk that starts after point k: decoded from it.
+  const uint64_t at = (rec.points[k].out / o.chunk_size + 2) * o.chunk_size + 1000;
+  // Rewrites the index with `spoil` applied to the member.
+  auto rewrite = [&](const std::function<void(MemberToWrite&)>& spoil) {
+    MemberToWrite w;
+    w.member = rec;
+    for (const PersistedPoint& p : rec.points) w.windows.push_back(*(*good)->ReadWindow(p));
+    spoil(w);
+    const std::string spoiled = path + ".spoiled";
+    std::vector<MemberToWrite> members;
+    members.push_back(std::move(w));
+    EXPECT_TRUE(WriteIndexFile(spoiled, id, std::move(members)));
+    return spoiled;
+  };
+  const std::vector<std::pair<const char*, std::function<void(MemberToWrite&)>>> spoils = {
+      {"window",
+       [&](MemberToWrite& w) {
+         for (std::byte& b : w.windows[k]) b ^= std::byte{0x55};
+       }},
+      {"chunk crc",
+       [&](MemberToWrite& w) {
+         w.member.complete = false;  // so that the CRCs need not combine
+         w.member.chunk_crcs[at / o.chunk_size] ^= 1;
+       }},
+      {"point", [&](MemberToWrite& w) { w.member.points[k].in += 1; }},
+  };
+  for (const auto& [what, spoil] : spoils) {
+    const std::string spoiled = rewrite(spoil);
+    warnings.clear();
+    auto content = Persisting(*big.archive, o, spoiled, &warnings);
+    auto got = ReadRange(*content, big.index, at, 4096);
+    ASSERT_TRUE(got) << what << ": " << got.error().message;
+    EXPECT_EQ(*got, big.want.substr(at, 4096)) << what;
+    ASSERT_EQ(warnings.size(), 1u) << what << " " << (warnings.empty() ? "" : warnings[0]);
+    EXPECT_NE(warnings[0].find("persisted index is discarded"), std::string::npos) << warnings[0];
+    // Read on anywhere: right, and said no more.
+    ExpectRandomRangesRight(*content, big, 22, 10, 10'000);
+    EXPECT_EQ(warnings.size(), 1u) << what;
+  }
 }
 
 }  // namespace

@@ -21,6 +21,9 @@ using Command = std::function<int()>;
 // `npzinfo list ARCHIVE [--json]` (also `npzinfo ARCHIVE [--json]`).
 void AddList(CLI::App& app, Command& run);
 
+// `npzinfo index ARCHIVE [--index-dir DIR | --index FILE] [--threads N]`.
+void AddIndex(CLI::App& app, Command& run);
+
 }  // namespace npzfs::tools
 
 #endif  // NPZFS_TOOLS_NPZINFO_H_

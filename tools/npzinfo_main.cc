@@ -1,6 +1,7 @@
 // npzinfo: what a NumPy .npz archive holds, without mounting it.
 //
 //   npzinfo [list] ARCHIVE [--json]
+//   npzinfo index ARCHIVE [--index-dir DIR | --index FILE] [--threads N]
 //
 // Exit status: 0 done; 1 the archive cannot be read (one line on stderr
 // naming the file and the reason); 2 usage error (one line and a hint on
@@ -23,7 +24,7 @@ namespace npzfs::tools {
 namespace {
 
 // Every subcommand, in the order --help lists them.
-constexpr void (*kSubcommands[])(CLI::App&, Command&) = {AddList};
+constexpr void (*kSubcommands[])(CLI::App&, Command&) = {AddList, AddIndex};
 
 // What a command line that names no subcommand means.
 constexpr std::string_view kDefaultSubcommand = "list";

@@ -8,6 +8,9 @@ Run with a Python that has numpy (Debian 12: /usr/bin/python3):
 - npy_header_fuzzer/: .npy files numpy wrote (every dtype kind, both
   orders, versions 1.0/2.0/3.0) cut to their header plus a few data bytes,
   and a few hand-written headers in older or odd layouts.
+- index_file_fuzzer/: persisted indexes written here from the documented
+  format (one or two members, complete or partial, with and without
+  points).
 - zip/, shared by zip_index_fuzzer and member_fuzzer: small
   archives as numpy and zipfile write them (stored, deflate, data
   descriptors, zip64 records and extras, bzip2, lzma, a stub in front, junk
@@ -345,6 +348,60 @@ def archive_seeds():
     return s
 
 
+# ---------------------------------------------------------------------------
+# Persisted indexes (core/read/index_file.h), written here from the format
+# as documented, not by npzfs's own writer.
+
+def index_bytes(members, identity=(123456, 1700000000, 7, 0x1122334455667788)):
+    """members: dicts of index, crc32, size, csize, data_offset, chunk,
+    complete, crcs, points [(out, in, bits, crc_before, window bytes)]."""
+    def record(m, windows_at):
+        r = struct.pack("<II", 0, 0)
+        r += struct.pack("<QHHIQQQQB7x", m["index"], 8, 0, m["crc32"], m["size"], m["csize"],
+                         m["data_offset"], m["chunk"], 1 if m["complete"] else 0)
+        r += struct.pack("<Q", len(m["crcs"])) + b"".join(struct.pack("<I", c) for c in m["crcs"])
+        if len(m["crcs"]) % 2:
+            r += bytes(4)
+        r += struct.pack("<Q", len(m["points"]))
+        for out, inp, bits, crc, window in m["points"]:
+            packed = zlib.compress(window, 6)[2:-4]  # raw deflate
+            r += struct.pack("<QQB3xIQIII4x", out, inp, bits, crc, windows_at[0], len(packed),
+                             len(window), zlib.crc32(window))
+            windows_at[0] += len(packed)
+            windows_at[1].append(packed)
+        r = struct.pack("<I", len(r)) + r[4:]
+        return r[:4] + struct.pack("<I", zlib.crc32(r)) + r[8:]
+    sizes = sum(len(record(m, [0, []])) for m in members)
+    windows_at = [64 + sizes, []]
+    records = b"".join(record(m, windows_at) for m in members)
+    size, sec, nsec, cd = identity
+    header = b"NPZFSIDX" + struct.pack("<II", 1, 0) + struct.pack("<QqiIQ", size, sec, nsec, 0, cd)
+    header += struct.pack("<IIQ", len(members), 0, len(records))
+    header = header[:12] + struct.pack("<I", zlib.crc32(header)) + header[16:]
+    return header + records + b"".join(windows_at[1])
+
+
+def index_seeds():
+    rng = np.random.default_rng(5)
+    data = (np.sin(np.arange(300_000) / 50) * 20).astype(np.int8).tobytes()
+    chunk = 65536
+    crcs = [zlib.crc32(data[i:i + chunk]) for i in range(0, len(data), chunk)]
+    window = data[100_000 - 32768:100_000]
+    full = {"index": 0, "crc32": zlib.crc32(data), "size": len(data), "csize": 90_000,
+            "data_offset": 40, "chunk": chunk, "complete": True, "crcs": crcs,
+            "points": [(100_000, 30_000, 5, zlib.crc32(data[:100_000]), window),
+                       (2 * chunk, 40_000, 0, zlib.crc32(data[:2 * chunk]), data[2 * chunk - 32768:2 * chunk])]}
+    full["points"].sort()
+    partial = dict(full, index=1, complete=False, crcs=crcs[:2], points=full["points"][:1])
+    s = {}
+    s["complete"] = index_bytes([full])
+    s["two-members"] = index_bytes([full, partial])
+    s["empty"] = index_bytes([])
+    s["no-points"] = index_bytes([dict(partial, points=[])])
+    s["random-window"] = index_bytes([dict(partial, points=[(5000, 10, 3, 0, bytes(rng.integers(0, 256, 5000, dtype=np.uint8)))])])
+    return s
+
+
 def write(dirpath, seeds, limit=None):
     os.makedirs(dirpath, exist_ok=True)
     for old in os.listdir(dirpath):
@@ -361,6 +418,7 @@ def main(argv):
     warnings.simplefilter("ignore")  # zipfile warns of the duplicate names on purpose
     out = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     write(os.path.join(out, "npy_header_fuzzer"), npy_seeds())
+    write(os.path.join(out, "index_file_fuzzer"), index_seeds())
     archives = archive_seeds()
     for name in break_npz.CASES:
         data, _ = break_npz.build(name)

@@ -397,5 +397,94 @@ TEST_F(DaemonTest, TheDiskCacheIsAnUnlinkedFileWithinItsBound) {
   EXPECT_EQ(m->Unmount(), 0);
 }
 
+// Reads `n` bytes of `path` at `offset` with the file's cached pages
+// dropped first, so that the read reaches the daemon.
+std::string ReadAt(const std::string& path, uint64_t offset, size_t n) {
+  const core::UniqueFd fd(::open(path.c_str(), O_RDONLY));
+  if (!fd.valid()) return "";
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  std::string out(n, '\0');
+  const ssize_t got = ::pread(fd.get(), out.data(), n, static_cast<off_t>(offset));
+  out.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return out;
+}
+
+std::vector<std::string> IndexFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) out.push_back(e.path());
+  return out;
+}
+
+// A member read whole leaves its index at unmount, private, small; the
+// next mount loads it; a broken one is said once, not used, and written
+// again; noindex writes nothing.
+TEST_F(DaemonTest, TheIndexIsWrittenAtUnmountAndUsedByTheNextMount) {
+  TempDir dir;
+  const std::string index_dir = dir.Join("index");
+  const std::string archive = StandardArchive("big");
+  const std::string want = ReadFile(ZipfileDump(archive) + "/0.bin");
+  {
+    auto m = MountedNpz::Start(archive, {"-o", "index_dir=" + index_dir});
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->Log().find("(none yet)"), std::string::npos) << m->Log();
+    EXPECT_TRUE(ReadFile(m->Path("big.npy")) == want);
+    EXPECT_EQ(m->Unmount(), 0);
+  }
+  auto files = IndexFiles(index_dir);
+  ASSERT_EQ(files.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(files[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_LE(static_cast<uint64_t>(st.st_size), want.size() / 50);
+  ASSERT_EQ(::stat(index_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const uint64_t at = want.size() / 10 * 9;
+  {
+    auto m = MountedNpz::Start(archive, {"-o", "index_dir=" + index_dir});
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->Log().find("(1 members)"), std::string::npos) << m->Log();
+    EXPECT_EQ(ReadAt(m->Path("big.npy"), at, 4096), want.substr(at, 4096));
+    EXPECT_EQ(m->Unmount(), 0);
+  }
+  // Cut short: refused with one warning, the bytes still right, and a
+  // whole pass writes it again.
+  const std::string whole = ReadFile(files[0]);
+  WriteFile(files[0], whole.substr(0, whole.size() / 3));
+  {
+    auto m = MountedNpz::Start(archive, {"-o", "index_dir=" + index_dir});
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->Log().find("not used, it will be written again"), std::string::npos) << m->Log();
+    EXPECT_TRUE(ReadFile(m->Path("big.npy")) == want);
+    EXPECT_EQ(m->Unmount(), 0);
+  }
+  EXPECT_EQ(ReadFile(files[0]).size(), whole.size());
+  const std::string none = dir.Join("none");
+  {
+    auto m = MountedNpz::Start(archive, {"-o", "noindex"});
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->Log().find("index:"), std::string::npos) << m->Log();
+    EXPECT_TRUE(ReadFile(m->Path("big.npy")) == want);
+    EXPECT_EQ(m->Unmount(), 0);
+  }
+}
+
+// npzinfo index builds the index a mount then loads, into -o index=FILE.
+TEST_F(DaemonTest, NpzinfoIndexBuildsWhatTheMountLoads) {
+  TempDir dir;
+  const std::string file = dir.Join("big.npzidx");
+  const std::string archive = StandardArchive("big");
+  Outcome o = RunFor({NPZINFO_BIN, "index", "--index", file, archive}, 120 * kTimeFactor);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("2 of 2 deflate members indexed"), std::string::npos) << o.output;
+  auto m = MountedNpz::Start(archive, {"-o", "index=" + file});
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->Log().find("index: " + file + " (2 members)"), std::string::npos) << m->Log();
+  const std::string want = ReadFile(ZipfileDump(archive) + "/0.bin");
+  EXPECT_EQ(ReadAt(m->Path("big.npy"), want.size() / 2, 10000),
+            want.substr(want.size() / 2, 10000));
+  EXPECT_EQ(m->Unmount(), 0);
+}
+
 }  // namespace
 }  // namespace npzfs::testing

@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 import zipfile
 
 import numpy as np
@@ -227,12 +228,51 @@ def write_gzip_of_member(npz, member, out):
         dst.write(struct.pack("<II", crc, size & 0xffffffff))
 
 
+def write_sozip(npy, member, out, chunk=32 << 10):
+    """`npy` as the one member of a SOZip archive (profile 0.5): deflate
+    fully flushed every `chunk` bytes, the hidden index entry after it."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    offsets, crc, size, written = [], 0, os.path.getsize(npy), 0
+    name = member.encode()
+    with open(npy, "rb") as src, open(out, "wb") as dst:
+        dst.write(bytes(30 + len(name)))  # the local header, written at the end
+        at = 0
+        while True:
+            piece = src.read(chunk)
+            if not piece:
+                break
+            crc = zlib.crc32(piece, crc)
+            data = c.compress(piece)
+            at += len(piece)
+            if at < size:
+                data += c.flush(zlib.Z_SYNC_FLUSH) + c.flush(zlib.Z_FULL_FLUSH)
+            else:
+                data += c.flush(zlib.Z_FINISH)
+            dst.write(data)
+            written += len(data)
+            if at < size:
+                offsets.append(written)
+        index = struct.pack("<IIIIQQ", 1, 0, chunk, 8, size, written)
+        index += b"".join(struct.pack("<Q", o) for o in offsets)
+        hidden = b"." + name + b".sozip.idx"
+        dst.write(struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0x21, zlib.crc32(index),
+                              len(index), len(index), len(hidden), 0) + hidden + index)
+        cd_at = dst.tell()
+        central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 0x314, 20, 0, 8, 0, 0x21, crc,
+                              written, size, len(name), 0, 0, 0, 0, 0o100644 << 16, 0) + name
+        dst.write(central)
+        dst.write(struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 1, 1, len(central), cd_at, 0))
+        dst.seek(0)
+        dst.write(struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 8, 0, 0x21, crc, written, size,
+                              len(name), 0) + name)
+
+
 # The data each part reads.
 NEEDS = {
     "a": ("big_z", "big_npy"), "b": ("big_z", "big_npy"), "c": ("big_z",),
     "d": ("many",), "e": ("seed_npy", "seed_s", "seed_z"), "f": ("big_s", "big_npy"),
     "g": ("distinct", "same", "samedir", "clash"),
-    "h": ("big_z", "big_s", "big_gz"),
+    "h": ("big_z", "big_s", "big_gz", "big_sozip"),
 }
 
 HOSTILE = {
@@ -263,6 +303,9 @@ def make_file(key, files, mib):
         arrays = {"a%06d" % i: np.arange(i % 7 + 1, dtype=np.int32) for i in range(100_000)}
         np.savez(tmp + ".npz", **arrays)
         tmp += ".npz"
+    elif key == "big_sozip":
+        make_file("big_npy", files, mib)
+        write_sozip(files["big_npy"], "smooth.npy", tmp)
     elif key == "big_gz":
         make_file("big_z", files, mib)
         write_gzip_of_member(files["big_z"], "smooth.npy", tmp)
@@ -295,6 +338,7 @@ def ensure_data(d, mib, only):
         "seed_z": os.path.join(d, "seed_savez_compressed.npz"),
         "seed_npy": os.path.join(d, "seed.npy"),
         "big_gz": os.path.join(d, "smooth_%dM.npy.gz" % mib),
+        "big_sozip": os.path.join(d, "smooth_%dM_sozip.npz" % mib),
     }
     needed = sorted({k for part in only for k in NEEDS.get(part, ())})
     for key in needed:
@@ -339,7 +383,7 @@ def bench_a_b_c(npzfs, files, runs, mib):
     row("numpy np.load(npz)['smooth']", mb / npy_load, "MB/s")
     first, hwm = [], []
     for _ in range(runs):
-        with Mount([npzfs, "-f"], files["big_z"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_z"]) as m:
             first.append(timed(cat, m.path("smooth.npy")))
             hwm.append(status_mib(m.pid))
     row("npzfs cat, first read after mount", mb / median(first), "MB/s",
@@ -349,7 +393,7 @@ def bench_a_b_c(npzfs, files, runs, mib):
     log("(b) random 4 KiB reads, fresh mount")
     firsts, meds, p99s, pass_meds, pass_p99s = [], [], [], [], []
     for _ in range(runs):
-        with Mount([npzfs, "-f"], files["big_z"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_z"]) as m:
             p = m.path("smooth.npy")
             firsts.append(timed(read_at, p, int(size * 0.9)))
             rng = random.Random(7)
@@ -440,14 +484,14 @@ def bench_d(npzfs, files, runs):
     tree = None
     try:
         for _ in range(runs):
-            with Mount([npzfs, "-f"], files["many"]) as m:
+            with Mount([npzfs, "-f", "-o", "noindex"], files["many"]) as m:
                 mounts.append(m.mount_seconds)
                 finds.append(find(m.mnt))
                 lss.append(ls_l(m.mnt))
                 rss.append(status_mib(m.pid))
                 if tree is None:
                     tree = tmpfs_copy_of_tree(m.mnt)
-            with Mount([npzfs, "-f"], files["many"]) as m:
+            with Mount([npzfs, "-f", "-o", "noindex"], files["many"]) as m:
                 ls_fresh.append(ls_l(m.mnt))
         tmp_find = median([find(tree) for _ in range(runs)])
         tmp_ls = median([ls_l(tree) for _ in range(runs)])
@@ -473,7 +517,7 @@ def bench_e(npzfs, files, runs):
         row("numpy np.load of the %s npz" % kind, own * 1e3, "ms")
         mounted = []
         for _ in range(runs):
-            with Mount([npzfs, "-f"], files[key]) as m:
+            with Mount([npzfs, "-f", "-o", "noindex"], files[key]) as m:
                 mounted.append(numpy_load_seconds(m.path("seed.npy"), "", 1))
         t = median(mounted)
         row("np.load through npzfs (%s)" % kind, t * 1e3, "ms",
@@ -488,7 +532,7 @@ def bench_f(npzfs, files, runs):
     row("cat plain .npy (page cache)", mb / plain, "MB/s")
     first, second = [], []
     for _ in range(runs):
-        with Mount([npzfs, "-f"], files["big_s"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_s"]) as m:
             first.append(timed(cat, m.path("smooth.npy")))
             second.append(timed(cat, m.path("smooth.npy")))
     row("npzfs cat, first read after mount", mb / median(first), "MB/s",
@@ -510,7 +554,7 @@ def bench_g(npzfs, files, runs):
     def mount_time(archive):
         times = []
         for _ in range(runs):
-            with Mount([npzfs, "-f"], archive) as m:
+            with Mount([npzfs, "-f", "-o", "noindex"], archive) as m:
                 times.append(m.mount_seconds)
         return median(times)
 
@@ -536,7 +580,7 @@ def random_after_pass(npzfs, archive, size, runs, options=()):
     each read with the file's cached pages dropped first."""
     meds = []
     for _ in range(runs):
-        with Mount([npzfs, "-f", *options], archive) as m:
+        with Mount([npzfs, "-f", "-o", "noindex", *options], archive) as m:
             p = m.path("smooth.npy")
             cat(p)
             rng = random.Random(11)
@@ -576,14 +620,14 @@ def bench_h(npzfs, files, runs):
         row("igzip -d -c member.gz > /dev/null", mb / t_igzip, "MB/s")
     first, hwm, disk = [], [], []
     for _ in range(runs):
-        with Mount([npzfs, "-f"], files["big_z"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_z"]) as m:
             first.append(timed(cat, m.path("smooth.npy")))
             hwm.append(status_mib(m.pid))
             disk.append(disk_cache_mib(m.pid))
     ratios = [(t_igzip / median(first), "igzip -d")] if igzip else []
     row("npzfs cat, first read after mount", mb / median(first), "MB/s", *ratios)
     for threads in ("1", "0"):
-        with Mount([npzfs, "-f", "-o", "threads=" + threads], files["big_z"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex,threads=" + threads], files["big_z"]) as m:
             t = median([timed(cat, m.path("smooth.npy"))])
         row("  same, threads=%s (one run)" % threads, mb / t, "MB/s",
             *([(t_igzip / t, "igzip -d")] if igzip else []))
@@ -595,6 +639,34 @@ def bench_h(npzfs, files, runs):
     row("  same, disk_cache_size=0", nodisk * 1e3, "ms", (nodisk / stored, "stored"))
     row("daemon VmHWM after reading it whole, defaults", median(hwm), "MiB")
     row("disk cache file after reading it whole", median(disk), "MiB")
+
+    # With a persisted index (made by a first mount), and a SOZip member.
+    index_dir = tempfile.mkdtemp(prefix="npzfs-bench-index-")
+    try:
+        with Mount([npzfs, "-f", "-o", "index_dir=" + index_dir], files["big_z"]) as m:
+            cat(m.path("smooth.npy"))
+        index_bytes = sum(os.path.getsize(os.path.join(index_dir, f)) for f in os.listdir(index_dir))
+        row("index file", index_bytes / MiB, "MiB", (index_bytes / size * 100, "% of the member"))
+        cold, seq = [], []
+        for _ in range(runs):
+            with Mount([npzfs, "-f", "-o", "index_dir=" + index_dir], files["big_z"]) as m:
+                cold.append(timed(read_at, m.path("smooth.npy"), int(size * 0.9)))
+            with Mount([npzfs, "-f", "-o", "index_dir=" + index_dir], files["big_z"]) as m:
+                seq.append(timed(cat, m.path("smooth.npy")))
+        row("remount with index: first 4 KiB at 90%", median(cold) * 1e3, "ms")
+        row("remount with index: first cat", mb / median(seq), "MB/s",
+            *([(t_igzip / median(seq), "igzip -d")] if igzip else []))
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    cold, seq = [], []
+    for _ in range(runs):
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_sozip"]) as m:
+            cold.append(timed(read_at, m.path("smooth.npy"), int(size * 0.9)))
+        with Mount([npzfs, "-f", "-o", "noindex"], files["big_sozip"]) as m:
+            seq.append(timed(cat, m.path("smooth.npy")))
+    row("SOZip member, fresh mount: first 4 KiB at 90%", median(cold) * 1e3, "ms")
+    row("SOZip member, fresh mount: first cat", mb / median(seq), "MB/s",
+        *([(t_igzip / median(seq), "igzip -d")] if igzip else []))
 
 
 def main():

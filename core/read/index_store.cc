@@ -1,6 +1,5 @@
 #include "core/read/index_store.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "core/base/text.h"
@@ -51,7 +51,7 @@ Result<void> MakeIndexDir(const IndexOptions& options) {
   std::vector<std::string> chain{dir};
   if (parents) {
     for (std::string d = dir; d.rfind('/') > 0;) {
-      d = d.substr(0, d.rfind('/'));
+      d.resize(d.rfind('/'));
       chain.push_back(d);
     }
   }
@@ -78,19 +78,17 @@ void EvictIndexes(const std::string& dir, uint64_t max_total, const std::string&
   };
   std::vector<File> files;
   uint64_t total = 0;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
     if (name.size() < 8 || name.compare(name.size() - 7, 7, ".npzidx") != 0) continue;
-    const std::string path = dir + "/" + name;
+    const std::string path = e.path().string();
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     files.push_back(
         {path, static_cast<uint64_t>(st.st_size), std::max<int64_t>(st.st_mtime, st.st_atime)});
     total += static_cast<uint64_t>(st.st_size);
   }
-  ::closedir(d);
   std::sort(files.begin(), files.end(),
             [](const File& a, const File& b) { return a.used < b.used; });
   for (const File& f : files) {

@@ -23,8 +23,10 @@
 
 #include "core/base/unique_fd.h"
 #include "tests/mount/mounted_npz.h"
+#include "tests/support/sozip_writer.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_patch.h"
+#include "tests/support/zip_writer.h"
 
 extern char** environ;
 
@@ -483,6 +485,36 @@ TEST_F(DaemonTest, NpzinfoIndexBuildsWhatTheMountLoads) {
   const std::string want = ReadFile(ZipfileDump(archive) + "/0.bin");
   EXPECT_EQ(ReadAt(m->Path("big.npy"), want.size() / 2, 10000),
             want.substr(want.size() / 2, 10000));
+  EXPECT_EQ(m->Unmount(), 0);
+}
+
+// A SOZip archive mounts like any other; its member reads right anywhere,
+// backwards first (no pass from its start), and numpy reads the same file.
+TEST_F(DaemonTest, ASozipMemberReadsRightAnywhereThroughTheMount) {
+  TempDir dir;
+  std::string payload(8 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i / 7) % 251);
+  const std::string npy = NpyV1("|u1", "(" + std::to_string(payload.size()) + ",)", payload);
+  ZipWriter w;
+  AddSozipMember(w, "a.npy", npy, {.chunk_size = 32 << 10});
+  const std::string archive = dir.Join("sozip.npz");
+  WriteFile(archive, w.Finish());
+  auto m = MountedNpz::Start(archive, {"-o", "noindex"});
+  ASSERT_TRUE(m);
+  for (int64_t at = static_cast<int64_t>(npy.size()) - 5000; at > 0; at -= 1'000'003) {
+    const auto off = static_cast<uint64_t>(at);
+    ASSERT_EQ(ReadAt(m->Path("a.npy"), off, 5000), npy.substr(off, 5000)) << at;
+  }
+  EXPECT_TRUE(ReadFile(m->Path("a.npy")) == npy);
+  std::string out;
+  ASSERT_EQ(RunCommand({NPZFS_PYTHON, "-c",
+                        "import numpy as np, sys; a = np.load(sys.argv[1])['a']; "
+                        "b = np.load(sys.argv[2]); print(bool((a == b).all()), a.shape)",
+                        archive, m->Path("a.npy")},
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "True (8388608,)\n");
   EXPECT_EQ(m->Unmount(), 0);
 }
 

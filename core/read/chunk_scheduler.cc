@@ -53,7 +53,8 @@ ChunkScheduler::MemberState& ChunkScheduler::StateOf(size_t member) {
 }
 
 // A SOZip member's chunk starts are access points (no window, at a byte,
-// their CRC unknown): every chunk is reached without a first pass.
+// their CRC unknown): every chunk is reached without a first pass. A member
+// the persisted index knows starts with its points and chunk CRCs.
 void ChunkScheduler::SetUp(size_t member, MemberState& m) {
   const ZipEntry& e = archive_.entries()[member];
   if (e.sozip && e.method == kMethodDeflate) {
@@ -80,10 +81,10 @@ void ChunkScheduler::SetUp(size_t member, MemberState& m) {
       p->crc = pp.crc_before;
       points.push_back(std::move(p));
     }
-    const uint64_t covered = rec->complete         ? e.size
-                             : rec->points.empty() ? 0
-                                                   : rec->points.back().out;
-    points_.Seed(member, std::move(points), covered);
+    const uint64_t seeded_to = rec->complete         ? e.size
+                               : rec->points.empty() ? 0
+                                                     : rec->points.back().out;
+    points_.Seed(member, std::move(points), seeded_to);
     for (size_t i = 0; i < rec->chunk_crcs.size(); ++i) m.crcs.Record(i, rec->chunk_crcs[i]);
     m.persisted = rec;
   }
@@ -486,18 +487,22 @@ std::vector<MemberToWrite> ChunkScheduler::Snapshot(bool* changed) {
     uint64_t last = 0;
     for (const PointRef& p : points_.Points(member)) {
       if (p->out == 0 || !p->crc || p->out < last + kPersistedSpan) continue;
-      std::vector<std::byte> window = p->window;
-      if (window.empty()) {
+      PersistedPoint point{p->out, p->in, static_cast<uint8_t>(p->bits), *p->crc, 0, 0, 0, 0};
+      std::string packed;
+      if (p->window.empty()) {
+        // A point the index gave: its window is copied as the file holds it.
         if (!rec) continue;
         auto it = std::lower_bound(rec->points.begin(), rec->points.end(), p->out,
                                    [](const PersistedPoint& q, uint64_t o) { return q.out < o; });
         if (it == rec->points.end() || it->out != p->out) continue;
-        auto loaded = persisted_->ReadWindow(*it);
-        if (!loaded) continue;
-        window = std::move(*loaded);
+        auto stored = persisted_->ReadPackedWindow(*it);
+        if (!stored) continue;
+        packed = std::move(*stored);
+        point = *it;
       }
-      pm.points.push_back({p->out, p->in, static_cast<uint8_t>(p->bits), *p->crc, 0, 0, 0, 0});
-      w.windows.push_back(std::move(window));
+      pm.points.push_back(point);
+      w.windows.push_back(p->window);
+      w.packed.push_back(std::move(packed));
       last = p->out;
     }
     if (pm.points.empty() && pm.chunk_crcs.empty()) continue;
@@ -518,10 +523,11 @@ std::vector<MemberToWrite> ChunkScheduler::Snapshot(bool* changed) {
       w.member = rec;
       w.member.points.clear();
       for (const PersistedPoint& p : rec.points) {
-        auto loaded = persisted_->ReadWindow(p);
-        if (!loaded) continue;
+        auto stored = persisted_->ReadPackedWindow(p);
+        if (!stored) continue;
         w.member.points.push_back(p);
-        w.windows.push_back(std::move(*loaded));
+        w.windows.emplace_back();
+        w.packed.push_back(std::move(*stored));
       }
       out.push_back(std::move(w));
     }

@@ -255,24 +255,34 @@ Result<std::unique_ptr<IndexFile>> IndexFile::Open(const std::string& path,
   return std::unique_ptr<IndexFile>(new IndexFile(std::move(fd), path, std::move(*members)));
 }
 
-const PersistedMember* IndexFile::Find(const ZipEntry& e) const {
-  for (const PersistedMember& m : members_) {
-    if (m.Matches(e)) return &m;
-  }
-  return nullptr;
+IndexFile::IndexFile(UniqueFd fd, std::string path, std::vector<PersistedMember> members)
+    : fd_(std::move(fd)), path_(std::move(path)), members_(std::move(members)) {
+  for (size_t i = 0; i < members_.size(); ++i) by_index_.emplace(members_[i].index, i);
 }
 
-Result<std::vector<std::byte>> IndexFile::ReadWindow(const PersistedPoint& p) const {
-  std::vector<std::byte> packed(p.window_compressed);
+const PersistedMember* IndexFile::Find(const ZipEntry& e) const {
+  auto it = by_index_.find(e.index);
+  if (it == by_index_.end() || !members_[it->second].Matches(e)) return nullptr;
+  return &members_[it->second];
+}
+
+Result<std::string> IndexFile::ReadPackedWindow(const PersistedPoint& p) const {
+  std::string packed(p.window_compressed, '\0');
   if (::pread(fd_.get(), packed.data(), packed.size(), static_cast<off_t>(p.window_offset)) !=
       static_cast<ssize_t>(packed.size())) {
     return Fail(Bad("a window cannot be read"));
   }
+  return packed;
+}
+
+Result<std::vector<std::byte>> IndexFile::ReadWindow(const PersistedPoint& p) const {
+  auto packed = ReadPackedWindow(p);
+  if (!packed) return Fail(std::move(packed).error());
   std::vector<std::byte> window(p.window_length);
   z_stream z{};
   if (inflateInit2(&z, -15) != Z_OK) return Fail(Bad("no memory to inflate a window"));
-  z.next_in = reinterpret_cast<Bytef*>(packed.data());
-  z.avail_in = static_cast<uInt>(packed.size());
+  z.next_in = reinterpret_cast<Bytef*>(packed->data());
+  z.avail_in = static_cast<uInt>(packed->size());
   z.next_out = reinterpret_cast<Bytef*>(window.data());
   z.avail_out = static_cast<uInt>(window.size());
   const int r = inflate(&z, Z_FINISH);
@@ -327,11 +337,15 @@ Result<void> WriteIndexFile(const std::string& path, const IndexIdentity& identi
   for (MemberToWrite& w : members) {
     PersistedMember& m = w.member;
     for (size_t i = 0; i < m.points.size(); ++i) {
-      packed_windows.push_back(Deflated(w.windows[i]));
+      if (i < w.packed.size() && !w.packed[i].empty()) {
+        packed_windows.push_back(std::move(w.packed[i]));
+      } else {
+        packed_windows.push_back(Deflated(w.windows[i]));
+        m.points[i].window_length = static_cast<uint32_t>(w.windows[i].size());
+        m.points[i].window_crc = Crc32(0, w.windows[i]);
+      }
       m.points[i].window_offset = window_at;
       m.points[i].window_compressed = static_cast<uint32_t>(packed_windows.back().size());
-      m.points[i].window_length = static_cast<uint32_t>(w.windows[i].size());
-      m.points[i].window_crc = Crc32(0, w.windows[i]);
       window_at += packed_windows.back().size();
     }
   }

@@ -29,6 +29,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/archive/archive.h"
@@ -81,10 +82,14 @@ struct PersistedMember {
   bool Matches(const ZipEntry& e) const;
 };
 
-// A member to write: its points' windows in memory.
+// A member to write. Per point, its window in memory, or (where `packed`
+// has bytes) its window as an index file holds it already, deflated, with
+// the point's window_length and window_crc as they were: copied, not
+// inflated and deflated again.
 struct MemberToWrite {
-  PersistedMember member;                       // points' window fields are filled in by the writer
-  std::vector<std::vector<std::byte>> windows;  // one per point
+  PersistedMember member;  // window fields are filled in by the writer
+  std::vector<std::vector<std::byte>> windows;
+  std::vector<std::string> packed;  // empty, or one per point
 };
 
 // Parses `bytes` (a whole index file, or its header and records: windows
@@ -111,15 +116,21 @@ class IndexFile {
   // when it is not what the record says.
   Result<std::vector<std::byte>> ReadWindow(const PersistedPoint& p) const;
 
+  // The window of `p` as stored (deflated), unchecked: to copy it into the
+  // next index file, where ReadWindow() checks it when it is used.
+  Result<std::string> ReadPackedWindow(const PersistedPoint& p) const;
+
   const std::string& path() const { return path_; }
 
  private:
-  IndexFile(UniqueFd fd, std::string path, std::vector<PersistedMember> members)
-      : fd_(std::move(fd)), path_(std::move(path)), members_(std::move(members)) {}
+  IndexFile(UniqueFd fd, std::string path, std::vector<PersistedMember> members);
 
   UniqueFd fd_;
   std::string path_;
   std::vector<PersistedMember> members_;
+  // Record of each member index (the first, should a file repeat one):
+  // each member's first read looks its record up.
+  std::unordered_map<uint64_t, size_t> by_index_;
 };
 
 // Writes an index atomically: a temporary file in the same directory,

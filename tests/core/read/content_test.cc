@@ -844,6 +844,14 @@ std::string IndexPathFor(const char* what, InflateEngine engine) {
   return path;
 }
 
+// One whole pass over the big member, by a Content that writes its index
+// to `path` when it goes.
+void IndexByAWholePass(const Big& big, const ContentOptions& o, const std::string& path) {
+  std::vector<std::string> warnings;
+  auto first = Persisting(*big.archive, o, path, &warnings);
+  ASSERT_TRUE(ReadAll(*first, big.index));
+}
+
 // After one whole pass the index is written; a later Content reads at 90 %
 // from a persisted point, and every chunk it makes is checked.
 TEST_P(ContentTest, APersistedIndexGivesRandomAccessOnTheNextMount) {
@@ -852,10 +860,7 @@ TEST_P(ContentTest, APersistedIndexGivesRandomAccessOnTheNextMount) {
   std::vector<std::string> warnings;
   ContentOptions o = Defaults();
   o.threads = 0;
-  {
-    auto first = Persisting(*big.archive, o, path, &warnings);
-    ASSERT_TRUE(ReadAll(*first, big.index));
-  }
+  IndexByAWholePass(big, o, path);
   auto file = IndexFile::Open(path, IdentityOf(*big.archive));
   ASSERT_TRUE(file) << file.error().message;
   const PersistedMember* rec = (*file)->Find(big.archive->entries()[big.index]);
@@ -875,6 +880,47 @@ TEST_P(ContentTest, APersistedIndexGivesRandomAccessOnTheNextMount) {
   EXPECT_TRUE(warnings.empty()) << warnings[0];
 }
 
+// A partial pass leaves a partial index at the end; a later pass to the
+// end rewrites it, the earlier points' windows copied from the file as they
+// were; a third Content reads from those points, right and without a word.
+TEST_P(ContentTest, AnIndexRewrittenKeepsThePointsItHad) {
+  const Big& big = BigMember();
+  const std::string path = IndexPathFor("rewritten", GetParam());
+  std::vector<std::string> warnings;
+  ContentOptions o = Defaults();
+  o.threads = 0;
+  const uint64_t half = big.want.size() / 2;
+  {
+    auto first = Persisting(*big.archive, o, path, &warnings);
+    ASSERT_TRUE(ReadRange(*first, big.index, half, 4096));
+  }
+  const IndexIdentity id = IdentityOf(*big.archive);
+  auto partial = IndexFile::Open(path, id);
+  ASSERT_TRUE(partial) << partial.error().message;
+  const PersistedMember partial_rec = *(*partial)->Find(big.archive->entries()[big.index]);
+  EXPECT_FALSE(partial_rec.complete);
+  ASSERT_GE(partial_rec.points.size(), 3u);
+  {
+    auto second = Persisting(*big.archive, o, path, &warnings);
+    auto all = ReadAll(*second, big.index);
+    ASSERT_TRUE(all);
+    EXPECT_TRUE(*all == big.want);
+  }
+  auto whole = IndexFile::Open(path, id);
+  ASSERT_TRUE(whole) << whole.error().message;
+  const PersistedMember& rec = *(*whole)->Find(big.archive->entries()[big.index]);
+  EXPECT_TRUE(rec.complete);
+  EXPECT_GT(rec.points.size(), partial_rec.points.size());
+  const PersistedPoint& early = partial_rec.points[partial_rec.points.size() / 2];
+  auto third = Persisting(*big.archive, o, path, &warnings);
+  const uint64_t at = (early.out / o.chunk_size + 2) * o.chunk_size;
+  auto got = ReadRange(*third, big.index, at, 4096);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, big.want.substr(at, 4096));
+  EXPECT_LE(third->stats().bytes_decoded, kPersistedSpan + (1 << 20) + 3 * o.chunk_size);
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
+}
+
 // An index whose window bytes, chunk CRCs or points are wrong never yields
 // a wrong byte: the member's index is discarded (said once) and the member
 // is decoded from its start.
@@ -884,10 +930,7 @@ TEST_P(ContentTest, AWrongPersistedIndexIsDiscardedAndTheBytesAreRight) {
   std::vector<std::string> warnings;
   ContentOptions o = Defaults();
   o.threads = 0;
-  {
-    auto first = Persisting(*big.archive, o, path, &warnings);
-    ASSERT_TRUE(ReadAll(*first, big.index));
-  }
+  IndexByAWholePass(big, o, path);
   const IndexIdentity id = IdentityOf(*big.archive);
   auto good = IndexFile::Open(path, id);
   ASSERT_TRUE(good);

@@ -1,9 +1,10 @@
 #include "core/archive/sozip.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include "core/archive/little_endian.h"
+#include "core/base/crc32.h"
 
 namespace npzfs::core {
 namespace {
@@ -16,26 +17,12 @@ constexpr size_t kIndexHeaderSize = 32;
 constexpr uint64_t kMaxOffsets = uint64_t{1} << 24;
 constexpr uint32_t kMinChunk = 4096;
 
-uint16_t Le16(const std::byte* p) {
-  return static_cast<uint16_t>(std::to_integer<unsigned>(p[0]) | std::to_integer<unsigned>(p[1])
-                                                                     << 8);
-}
-uint32_t Le32(const std::byte* p) { return Le16(p) | static_cast<uint32_t>(Le16(p + 2)) << 16; }
-uint64_t Le64(const std::byte* p) { return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32; }
-
 Error Bad(const std::string& why) { return Corrupt("SOZip index " + why); }
 
-// Reads exactly `n` bytes at `offset`.
-Result<std::vector<std::byte>> ReadExactly(const ByteSource& src, uint64_t offset, size_t n) {
+// Exactly `n` bytes at `offset` (kCorrupt when the source ends first).
+Result<std::vector<std::byte>> ReadBytes(const ByteSource& src, uint64_t offset, size_t n) {
   std::vector<std::byte> out(n);
-  size_t got = 0;
-  while (got < n) {
-    auto r = src.ReadAt(offset + got, std::span(out).subspan(got));
-    if (!r) return Fail(std::move(r).error());
-    if (*r == 0) break;
-    got += *r;
-  }
-  out.resize(got);
+  if (auto r = ReadExactly(src, offset, out); !r) return Fail(std::move(r).error());
   return out;
 }
 
@@ -104,9 +91,8 @@ Result<std::optional<SozipIndex>> FindSozipIndex(const ByteSource& src, std::str
   }
   for (uint64_t at : candidates) {
     if (at > limit || limit - at < SozipMinEntrySize(raw_name)) continue;
-    auto head = ReadExactly(src, at, kLocalHeaderSize + name.size());
+    auto head = ReadBytes(src, at, kLocalHeaderSize + name.size());
     if (!head) return Fail(std::move(head).error());
-    if (head->size() < kLocalHeaderSize + name.size()) continue;
     const std::byte* h = head->data();
     if (Le32(h) != kLocalSignature || Le16(h + 26) != name.size() ||
         std::memcmp(h + kLocalHeaderSize, name.data(), name.size()) != 0) {
@@ -125,12 +111,9 @@ Result<std::optional<SozipIndex>> FindSozipIndex(const ByteSource& src, std::str
     const uint64_t largest =
         kIndexHeaderSize + (64 << 10) + 8 * std::min(kMaxOffsets, size / kMinChunk + 1);
     if (stored > largest) return Fail(Bad("entry is larger than any index of this member"));
-    auto content = ReadExactly(src, content_at, stored);
+    auto content = ReadBytes(src, content_at, stored);
     if (!content) return Fail(std::move(content).error());
-    if (content->size() != stored) return Fail(Bad("entry is cut short"));
-    const uint32_t actual = static_cast<uint32_t>(
-        crc32_z(0, reinterpret_cast<const Bytef*>(content->data()), content->size()));
-    if (actual != crc) return Fail(Bad("entry fails its CRC-32"));
+    if (Crc32(0, *content) != crc) return Fail(Bad("entry fails its CRC-32"));
     auto index = ParseSozipIndex(*content, size, compressed_size);
     if (!index) return Fail(std::move(index).error());
     return std::optional<SozipIndex>(std::move(*index));

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <numeric>
 
+#include "core/archive/little_endian.h"
 #include "core/base/text.h"
 #include "core/source/windowed_reader.h"
 
@@ -42,16 +43,6 @@ constexpr uint16_t kFlagUtf8 = 1u << 11;
 constexpr uint8_t kMadeByUnix = 3;
 constexpr uint32_t k32Max = 0xffffffff;
 
-uint16_t Le16(const std::byte* p) {
-  return static_cast<uint16_t>(std::to_integer<unsigned>(p[0]) | std::to_integer<unsigned>(p[1])
-                                                                     << 8);
-}
-uint32_t Le32(const std::byte* p) {
-  return static_cast<uint32_t>(Le16(p)) | static_cast<uint32_t>(Le16(p + 2)) << 16;
-}
-uint64_t Le64(const std::byte* p) {
-  return static_cast<uint64_t>(Le32(p)) | static_cast<uint64_t>(Le32(p + 4)) << 32;
-}
 std::string_view AsChars(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }

@@ -556,9 +556,8 @@ void ChunkScheduler::ReadAhead(size_t member, uint64_t begin, uint64_t end) {
     const bool near = begin <= m.ahead_next + slack && begin + slack >= m.ahead_next;
     // Bytes before the last read's end, read again or late: no step.
     if (near && end <= m.ahead_next) return;
-    const bool continues = near;
     m.ahead_next = end;
-    if (!continues) {
+    if (!near) {
       m.ahead_window = 0;
       m.ahead_planned = 0;
       return;

@@ -461,7 +461,6 @@ TEST_F(DaemonTest, TheIndexIsWrittenAtUnmountAndUsedByTheNextMount) {
     EXPECT_EQ(m->Unmount(), 0);
   }
   EXPECT_EQ(ReadFile(files[0]).size(), whole.size());
-  const std::string none = dir.Join("none");
   {
     auto m = MountedNpz::Start(archive, {"-o", "noindex"});
     ASSERT_TRUE(m);

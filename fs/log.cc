@@ -108,7 +108,7 @@ core::Result<core::UniqueFd> OpenSafely(const std::string& path, const std::stri
   return fd;
 }
 
-// The daemon moves to / (fuse_daemonize): a relative path would name
+// The daemon moves to / once mounted: a relative path would name
 // another file when it is reopened.
 std::string Absolute(const std::string& path) {
   if (path.starts_with('/')) return path;

@@ -45,7 +45,7 @@ void StopLoggingToStderr();
 // SIGHUP reopens the log file (logrotate's `postrotate kill -HUP`)
 // instead of ending the session, as libfuse's handler would. Install()
 // after fuse_set_signal_handlers, whose SIGHUP handler it replaces; Start()
-// after fuse_daemonize (threads do not survive its fork). The signal
+// once the mount is live. The signal
 // handler only writes a byte to a pipe; a thread reads it and calls
 // ReopenLogFile(). Destroying it puts the previous SIGHUP handler back and
 // stops the thread. One per process.

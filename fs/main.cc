@@ -5,9 +5,11 @@
 // (missing, unreadable, not a zip, truncated central directory); 3 the
 // mountpoint is missing or not a directory; 4 mounting failed. Every
 // failure prints one line on stderr naming the file and the reason.
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -114,9 +116,75 @@ int ShowHelpOrVersion(const fs::Options& o, const char* program) {
   return kExitOk;
 }
 
-// Mounts, detaches (unless in the foreground), serves until unmounted or
-// signalled, and unmounts.
-int Serve(const fs::Options& o, fuse_args* args, Mounted& m) {
+// Detaching: the daemon forks before it opens the archive, because
+// threads (decoders, the index writer, remote fetches) do not survive a
+// fork, and the archive's setup starts them. The parent waits until the
+// child says the mount is live, or exits with the child's status when it
+// fails (the child has printed why on the same stderr), so that
+// `npzfs a.npz m && ls m` always works.
+class Detached {
+ public:
+  // In the foreground: does nothing. Else forks; in the parent it never
+  // returns.
+  static Detached Start(bool foreground) {
+    Detached d;
+    if (foreground) return d;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      std::exit(Fail(kExitMount, std::string("pipe: ") + std::strerror(errno)));
+    }
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) std::exit(Fail(kExitMount, std::string("fork: ") + std::strerror(errno)));
+    if (pid > 0) {
+      ::close(fds[1]);
+      char status = 0;
+      ssize_t n;
+      do {
+        n = ::read(fds[0], &status, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n == 1) std::_Exit(kExitOk);
+      int wstatus = 0;
+      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0) std::_Exit(WEXITSTATUS(wstatus));
+      std::_Exit(Fail(kExitMount, "the daemon ended before the mount was live"));
+    }
+    ::close(fds[0]);
+    ::setsid();
+    d.ready_fd_ = fds[1];
+    return d;
+  }
+
+  // The mount is live: leaves the terminal and the working directory and
+  // lets the parent exit 0. Nothing in the foreground but the move to /.
+  void Ready() {
+    if (ready_fd_ < 0) {
+      fuse_daemonize(1);
+      return;
+    }
+    if (::chdir("/") != 0) {
+      // The mountpoint is absolute and the log path too: nothing needs it.
+    }
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+      if (null > 2) ::close(null);
+    }
+    const char ok = 0;
+    while (::write(ready_fd_, &ok, 1) < 0 && errno == EINTR) {
+    }
+    ::close(ready_fd_);
+    ready_fd_ = -1;
+  }
+
+ private:
+  int ready_fd_ = -1;
+};
+
+// Mounts, tells the waiting parent (unless in the foreground), serves
+// until unmounted or signalled, and unmounts.
+int Serve(const fs::Options& o, fuse_args* args, Mounted& m, Detached& detached) {
   auto session = fs::Session::Create(args, fs::Operations(), m.fs.get());
   if (!session) return Fail(kExitUsage, session.error().message);
   if (auto r = (*session)->Mount(m.fs->mountpoint); !r) return Fail(kExitMount, r.error().message);
@@ -124,10 +192,8 @@ int Serve(const fs::Options& o, fuse_args* args, Mounted& m) {
   // After Mount(): it replaces the SIGHUP handler libfuse installed there.
   auto hangup = fs::HangupHandler::Install();
   if (!hangup) return Fail(kExitMount, hangup.error().message);
-  // Returns in the parent only once the mount is live, so that
-  // `npzfs a.npz m && ls m` always works.
-  fuse_daemonize(o.foreground ? 1 : 0);
   if (!o.foreground) fs::StopLoggingToStderr();
+  detached.Ready();
   (*hangup)->Start();
   const int rc = (*session)->Run(o);
   hangup->reset();   // SIGHUP as libfuse left it, before the session goes
@@ -146,6 +212,7 @@ int Main(int argc, char** argv) {
   if (!options) return Fail(kExitUsage, options.error().message);
   const fs::Options& o = *options;
   if (o.show_help || o.show_version) return ShowHelpOrVersion(o, argv[0]);
+  Detached detached = Detached::Start(o.foreground);
   fs::StartLogging(o.log_level, !o.foreground, !o.foreground && o.log_file.empty());
   auto mounted = OpenArchive(o);
   if (!mounted) return Fail(kExitArchive, mounted.error().message);
@@ -157,7 +224,7 @@ int Main(int argc, char** argv) {
   LogNotes(o, **mounted);
   (*mounted)->fs->mountpoint = *mountpoint;
   fs::AddFsname(o, (*mounted)->fs->archive_path, &args);
-  return Serve(o, &args, **mounted);
+  return Serve(o, &args, **mounted, detached);
 }
 
 }  // namespace

@@ -470,6 +470,27 @@ TEST_F(DaemonTest, TheIndexIsWrittenAtUnmountAndUsedByTheNextMount) {
   }
 }
 
+// Detached (no -f), the daemon's threads are its own: it forks before
+// the archive's setup starts any, so decoding ahead and the index writer
+// work, and the index is written when it is unmounted.
+TEST_F(DaemonTest, ADetachedDaemonDecodesAheadAndWritesItsIndex) {
+  TempDir dir;
+  const std::string index_dir = dir.Join("index");
+  const std::string mnt = dir.Join("mnt");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  const std::string archive = StandardArchive("big");
+  const std::string want = ZipfileDump(archive) + "/0.bin";
+  Outcome started = RunFor({NpzfsBinary(), "-o", "threads=2,index_dir=" + index_dir, archive, mnt},
+                           20 * kTimeFactor);
+  ASSERT_EQ(started.status, 0) << started.output;
+  ASSERT_TRUE(IsMountpoint(mnt));
+  Outcome read = RunFor({"/usr/bin/cmp", mnt + "/big.npy", want}, 60 * kTimeFactor);
+  EXPECT_EQ(read.status, 0) << read.output;
+  EXPECT_EQ(RunCommand({"fusermount3", "-u", mnt}), 0);
+  EXPECT_TRUE(WaitFor([&] { return IndexFiles(index_dir).size() == 1; }, 20 * kTimeFactor));
+  if (IsMountpoint(mnt)) RunCommand({"fusermount3", "-uz", mnt});
+}
+
 // npzinfo index builds the index a mount then loads, into -o index=FILE.
 TEST_F(DaemonTest, NpzinfoIndexBuildsWhatTheMountLoads) {
   TempDir dir;

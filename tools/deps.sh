@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libzip-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libspdlog-dev
-  nlohmann-json3-dev libcli11-dev libgtest-dev libisal-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libisal-dev libcurl4-openssl-dev
+  nginx-light openssl ca-certificates radosgw ceph-mon ceph-osd ceph-common uuid-runtime iproute2 curl
   python3 python3-numpy attr procps util-linux systemd cppcheck clang clang-format
   groff-base man-db
   lintian dpkg-dev file binutils

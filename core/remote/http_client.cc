@@ -1,0 +1,460 @@
+#include "core/remote/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/base/text.h"
+
+namespace npzfs::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxErrorBody = 4096;
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+std::string_view TrimLine(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+struct ContentRange {
+  bool whole_unknown = false;  // "bytes */SIZE"
+  uint64_t first = 0, last = 0, size = 0;
+};
+
+bool ParseUint(std::string_view s, uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+// "bytes FIRST-LAST/SIZE" or "bytes */SIZE"; nullopt for anything else
+// (an unknown size "*" included).
+std::optional<ContentRange> ParseContentRange(std::string_view v) {
+  if (!StartsWithNoCase(v, "bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  const size_t slash = v.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  ContentRange r;
+  if (!ParseUint(v.substr(slash + 1), r.size)) return std::nullopt;
+  std::string_view span = v.substr(0, slash);
+  if (span == "*") {
+    r.whole_unknown = true;
+    return r;
+  }
+  const size_t dash = span.find('-');
+  if (dash == std::string_view::npos || !ParseUint(span.substr(0, dash), r.first) ||
+      !ParseUint(span.substr(dash + 1), r.last) || r.last < r.first || r.last >= r.size) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+// The text between <Tag> and </Tag> in an S3 error document, escaped and
+// cut short.
+std::string XmlField(const std::string& body, const std::string& tag) {
+  const size_t open = body.find("<" + tag + ">");
+  if (open == std::string::npos) return "";
+  const size_t start = open + tag.size() + 2;
+  const size_t close = body.find("</" + tag + ">", start);
+  if (close == std::string::npos) return "";
+  std::string v = body.substr(start, std::min<size_t>(close - start, 200));
+  return Escape(v);
+}
+
+bool Retryable(CURLcode c) {
+  switch (c) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool RetryableStatus(long status) { return status >= 500 || status == 429 || status == 408; }
+
+thread_local std::minstd_rand jitter_rng{std::random_device{}()};
+
+}  // namespace
+
+struct HttpClient::Attempt {
+  CURL* handle = nullptr;
+  // Where a 206 body goes: `out` exactly, or appended to `grow` up to
+  // `limit` bytes (200 accepted too).
+  std::span<std::byte> out;
+  std::vector<std::byte>* grow = nullptr;
+  uint64_t limit = 0;
+
+  CURLcode code = CURLE_OK;
+  long status = 0;
+  std::string content_range, etag, last_modified;
+  uint64_t received = 0;
+  bool overflow = false;  // more body than asked for: the transfer was cut
+  bool whole = false;     // a 200 to a range request: the transfer was cut
+  std::string body;       // of a response that is not data
+  char error[CURL_ERROR_SIZE] = {};
+
+  bool IsData() const { return status == 206 || (grow != nullptr && status == 200); }
+
+  static size_t OnHeader(char* p, size_t size, size_t n, void* self) {
+    auto* a = static_cast<Attempt*>(self);
+    std::string_view line(p, size * n);
+    if (StartsWithNoCase(line, "HTTP/")) {
+      // A new response (after a redirect or a 100): forget the last one's.
+      a->content_range.clear();
+      a->etag.clear();
+      a->last_modified.clear();
+    } else if (StartsWithNoCase(line, "content-range:")) {
+      a->content_range = TrimLine(line.substr(14));
+    } else if (StartsWithNoCase(line, "etag:")) {
+      a->etag = TrimLine(line.substr(5));
+    } else if (StartsWithNoCase(line, "last-modified:")) {
+      a->last_modified = TrimLine(line.substr(14));
+    }
+    return size * n;
+  }
+
+  static size_t OnBody(char* p, size_t size, size_t n, void* self) {
+    auto* a = static_cast<Attempt*>(self);
+    const size_t len = size * n;
+    curl_easy_getinfo(a->handle, CURLINFO_RESPONSE_CODE, &a->status);
+    if (a->status == 200 && a->grow == nullptr) {
+      a->whole = true;  // a range was asked for: never read the whole object
+      return 0;
+    }
+    if (!a->IsData()) {
+      const size_t keep = std::min(len, kMaxErrorBody - std::min(kMaxErrorBody, a->body.size()));
+      a->body.append(p, keep);
+      return len;
+    }
+    if (a->grow != nullptr) {
+      if (a->grow->size() + len > a->limit) {
+        a->overflow = true;
+        return 0;  // cuts the transfer
+      }
+      const auto* b = reinterpret_cast<const std::byte*>(p);
+      a->grow->insert(a->grow->end(), b, b + len);
+    } else {
+      if (a->received + len > a->out.size()) {
+        a->overflow = true;
+        return 0;
+      }
+      std::memcpy(a->out.data() + a->received, p, len);
+    }
+    a->received += len;
+    return len;
+  }
+};
+
+HttpClient::HttpClient(std::string url, std::string shown, HttpOptions options)
+    : url_(std::move(url)), shown_(std::move(shown)), options_(std::move(options)) {
+  GlobalInit();
+  curl_slist* h = nullptr;
+  if (options_.sign) {
+    h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (!options_.sign->session_token.empty()) {
+      h = curl_slist_append(h, ("x-amz-security-token: " + options_.sign->session_token).c_str());
+    }
+  }
+  headers_ = h;
+}
+
+HttpClient::~HttpClient() {
+  MutexLock lock(&mu_);
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  curl_slist_free_all(static_cast<curl_slist*>(headers_));
+}
+
+void* HttpClient::TakeHandle() const {
+  {
+    MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void HttpClient::GiveBack(void* handle) const {
+  MutexLock lock(&mu_);
+  idle_.push_back(handle);
+}
+
+HttpStats HttpClient::stats() const {
+  return {requests_.load(std::memory_order_relaxed), retries_.load(std::memory_order_relaxed),
+          bytes_.load(std::memory_order_relaxed)};
+}
+
+void HttpClient::Send(Attempt& a, const std::string& range, bool conditional) const {
+  CURL* c = static_cast<CURL*>(TakeHandle());
+  if (c == nullptr) {
+    a.code = CURLE_OUT_OF_MEMORY;
+    return;
+  }
+  a.handle = c;
+  curl_easy_reset(c);  // keeps the connection for the next request
+  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::max(1.0, options_.connect_timeout * 1000)));
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::max(1.0, options_.stall_timeout)));
+  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a.error);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Attempt::OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Attempt::OnBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+  std::string aws;
+  if (options_.sign) {
+    aws =
+        "aws:amz:" + (options_.region.empty() ? std::string("us-east-1") : options_.region) + ":s3";
+    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, aws.c_str());
+    curl_easy_setopt(c, CURLOPT_USERNAME, options_.sign->access_key.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, options_.sign->secret_key.c_str());
+  } else {
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
+  // The fixed headers, then this request's.
+  curl_slist* h = nullptr;
+  for (auto* f = static_cast<curl_slist*>(headers_); f != nullptr; f = f->next) {
+    h = curl_slist_append(h, f->data);
+  }
+  h = curl_slist_append(h, ("Range: " + range).c_str());
+  if (conditional) {
+    if (strong_etag_) {
+      h = curl_slist_append(h, ("If-Match: " + version_.etag).c_str());
+    } else if (!version_.last_modified.empty()) {
+      h = curl_slist_append(h, ("If-Range: " + version_.last_modified).c_str());
+    }
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  a.code = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  curl_slist_free_all(h);
+  a.handle = nullptr;
+  GiveBack(c);
+}
+
+double HttpClient::Backoff(int n) const {
+  const double bound =
+      std::min(2.0, options_.retry_base * static_cast<double>(1u << std::min(n - 1, 10)));
+  std::uniform_real_distribution<double> d(bound / 2, bound);
+  return d(jitter_rng);
+}
+
+Error HttpClient::Replaced(const std::string& why) const {
+  replaced_.store(true, std::memory_order_relaxed);
+  return Corrupt(shown_ + ": the object changed since it was mounted (" + why +
+                 "); its reads fail from now on");
+}
+
+namespace {
+
+// Why an attempt that is not data failed, for messages.
+std::string Describe(const std::string& shown, long status, const std::string& body) {
+  std::string out = shown + ": HTTP " + std::to_string(status);
+  const std::string code = XmlField(body, "Code");
+  if (!code.empty()) {
+    out += " " + code;
+    const std::string msg = XmlField(body, "Message");
+    if (!msg.empty()) out += " (" + msg + ")";
+  }
+  return out;
+}
+
+std::string CurlReason(CURLcode code, const char* error) {
+  return error[0] != '\0' ? Escape(error) : curl_easy_strerror(code);
+}
+
+}  // namespace
+
+Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
+  const auto start = Clock::now();
+  std::string last;
+  for (int n = 0;; ++n) {
+    if (n > 0) {
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      const double wait = Backoff(n);
+      const double spent = std::chrono::duration<double>(Clock::now() - start).count();
+      if (n > options_.retries || spent + wait > options_.retry_time) break;
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+    std::vector<std::byte> buf;
+    Attempt a;
+    a.grow = &buf;
+    a.limit = length;
+    Send(a, "bytes=-" + std::to_string(length), false);
+    if (a.overflow) {
+      return Fail(MakeError(Errc::kIo, shown_ + ": the server does not honour range requests "
+                                                "(it sent the whole object)"));
+    }
+    if (a.code != CURLE_OK) {
+      last = shown_ + ": " + CurlReason(a.code, a.error);
+      if (Retryable(a.code)) continue;
+      return Fail(Error{Errc::kIo, EIO, last});
+    }
+    if (RetryableStatus(a.status)) {
+      last = Describe(shown_, a.status, a.body);
+      continue;
+    }
+    if (a.status == 404 || a.status == 410) {
+      return Fail(MakeError(Errc::kNotFound, Describe(shown_, a.status, a.body)));
+    }
+    if (a.status == 401 || a.status == 403) {
+      return Fail(Error{Errc::kIo, EACCES, Describe(shown_, a.status, a.body)});
+    }
+    ObjectVersion v{0, a.etag, a.last_modified};
+    if (a.status == 416) {
+      auto r = ParseContentRange(a.content_range);
+      if (r && r->whole_unknown && r->size == 0) {
+        version_ = v;
+        return std::vector<std::byte>{};
+      }
+      return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body)});
+    }
+    if (a.status == 200) {
+      v.size = buf.size();
+    } else if (a.status == 206) {
+      auto r = ParseContentRange(a.content_range);
+      if (!r || r->whole_unknown || r->last + 1 != r->size ||
+          r->first != r->size - std::min(r->size, length) || a.received != r->last - r->first + 1) {
+        last = shown_ + ": a response that does not match the request (Content-Range " +
+               Quote(a.content_range) + ", " + std::to_string(a.received) + " bytes)";
+        continue;
+      }
+      v.size = r->size;
+    } else {
+      return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body)});
+    }
+    version_ = v;
+    strong_etag_ = !v.etag.empty() && !StartsWithNoCase(v.etag, "W/");
+    bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
+    return buf;
+  }
+  return Fail(Error{Errc::kIo, EIO, last + " (gave up after retrying)"});
+}
+
+Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) const {
+  if (out.empty()) return {};
+  const std::string what =
+      "read of " + std::to_string(out.size()) + " bytes at offset " + std::to_string(offset);
+  if (replaced()) {
+    return Fail(
+        Corrupt(shown_ + ": the object changed since it was mounted; " + what + " refused"));
+  }
+  if (offset > version_.size || out.size() > version_.size - offset) {
+    return Fail(Corrupt(shown_ + ": " + what + " is past the end of the object"));
+  }
+  const uint64_t last_byte = offset + out.size() - 1;
+  const std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(last_byte);
+  const auto start = Clock::now();
+  std::string last;
+  int attempts = 0;
+  for (int n = 0;; ++n) {
+    if (n > 0) {
+      const double wait = Backoff(n);
+      const double spent = std::chrono::duration<double>(Clock::now() - start).count();
+      if (n > options_.retries || spent + wait > options_.retry_time) break;
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+    ++attempts;
+    Attempt a;
+    a.out = out;
+    Send(a, range, true);
+    if (a.overflow) {
+      last = shown_ + ": a longer response than the range asked for";
+      continue;
+    }
+    if (a.code != CURLE_OK && !a.whole) {
+      last = shown_ + ": " + CurlReason(a.code, a.error);
+      if (Retryable(a.code)) continue;
+      return Fail(Error{Errc::kIo, EIO, last + "; " + what});
+    }
+    if (a.status == 412) return Fail(Replaced("412 Precondition Failed"));
+    if (a.status == 404 || a.status == 410) return Fail(Replaced("it is gone: HTTP 404"));
+    if (a.status == 416) return Fail(Replaced("416: it is shorter now"));
+    if (a.status == 200) {
+      if (!strong_etag_ && !version_.last_modified.empty()) {
+        return Fail(Replaced("If-Range answered with the whole object"));
+      }
+      return Fail(
+          Error{Errc::kIo, EIO, shown_ + ": the server ignored the range request; " + what});
+    }
+    if (RetryableStatus(a.status)) {
+      last = Describe(shown_, a.status, a.body);
+      continue;
+    }
+    if (a.status != 206)
+      return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body) + "; " + what});
+    auto r = ParseContentRange(a.content_range);
+    if (r && !r->whole_unknown && r->size != version_.size) {
+      return Fail(Replaced("its size is " + std::to_string(r->size) + " bytes, not " +
+                           std::to_string(version_.size)));
+    }
+    if (!a.etag.empty() && !version_.etag.empty() && a.etag != version_.etag) {
+      return Fail(Replaced("ETag " + Quote(a.etag) + ", not " + Quote(version_.etag)));
+    }
+    if (!r || r->whole_unknown || r->first != offset || r->last != last_byte) {
+      last = shown_ + ": a response that does not match the request (Content-Range " +
+             Quote(a.content_range) + " for " + range + ")";
+      continue;
+    }
+    if (a.received != out.size()) {
+      last = shown_ + ": a short response (" + std::to_string(a.received) + " of " +
+             std::to_string(out.size()) + " bytes)";
+      continue;
+    }
+    bytes_.fetch_add(out.size(), std::memory_order_relaxed);
+    return {};
+  }
+  return Fail(
+      Error{Errc::kIo, EIO,
+            last + "; " + what + " failed after " + std::to_string(attempts) + " attempts"});
+}
+
+}  // namespace npzfs::core

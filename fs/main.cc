@@ -156,16 +156,14 @@ class Detached {
     return d;
   }
 
-  // The mount is live: leaves the terminal and the working directory and
-  // lets the parent exit 0. Nothing in the foreground but the move to /.
+  // The mount is live: leaves the working directory (in the foreground
+  // too, as fuse_daemonize does) and, detached, the terminal, and lets the
+  // parent exit 0.
   void Ready() {
-    if (ready_fd_ < 0) {
-      fuse_daemonize(1);
-      return;
-    }
     if (::chdir("/") != 0) {
-      // The mountpoint is absolute and the log path too: nothing needs it.
+      // The mountpoint and the log path are absolute: nothing needs the old one.
     }
+    if (ready_fd_ < 0) return;
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
       for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);

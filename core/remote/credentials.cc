@@ -1,13 +1,16 @@
 #include "core/remote/credentials.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string_view>
 
 #include "core/base/text.h"
+#include "core/base/unique_fd.h"
 
 namespace npzfs::core {
 namespace {
@@ -48,20 +51,34 @@ std::map<std::string, Section> ParseIni(std::string_view text) {
   return out;
 }
 
-// The sections of the file at `path`, none when it does not exist.
+// The sections of the file at `path`, none when it does not exist. Only
+// a regular file is read (a FIFO would block), and read whole with one
+// descriptor, so that errno says what went wrong.
 Result<std::map<std::string, Section>> ReadIni(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const std::string shown = Quote(path, Quoting::kWhenNeeded);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return std::map<std::string, Section>{};
-    return Fail(IoError(errno, Quote(path, Quoting::kWhenNeeded)));
+    return Fail(IoError(errno, shown));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Fail(IoError(errno, shown));
+  if (!S_ISREG(st.st_mode)) {
+    return Fail(MakeError(Errc::kInvalidArgument, shown + ": not a regular file, not read"));
   }
   std::string text(kMaxFileSize + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxFileSize) {
-    return Fail(MakeError(Errc::kInvalidArgument,
-                          Quote(path, Quoting::kWhenNeeded) + ": larger than 1 MiB, not read"));
+  size_t have = 0;
+  while (have < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + have, text.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(IoError(errno, shown));
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
   }
+  if (have > kMaxFileSize) {
+    return Fail(MakeError(Errc::kInvalidArgument, shown + ": larger than 1 MiB, not read"));
+  }
+  text.resize(have);
   return ParseIni(text);
 }
 

@@ -33,7 +33,7 @@ EnvLookup ProcessEnvironment();
 // AWS_CONFIG_FILE (~/.aws/config, sections "[profile NAME]" or
 // "[default]"). The region: AWS_REGION, AWS_DEFAULT_REGION, then the
 // profile's `region` in the config file. Missing files are no error;
-// a file that cannot be read, or one larger than 1 MiB, is
+// a file that cannot be read, is not a regular file or is larger than 1 MiB, is
 // (kIo/kInvalidArgument, naming it). A profile named explicitly in
 // AWS_PROFILE that is found nowhere is an error too.
 Result<AwsSettings> LoadAwsSettings(const EnvLookup& env);

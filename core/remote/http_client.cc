@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/base/text.h"
+#include "core/remote/url.h"
 
 namespace npzfs::core {
 namespace {
@@ -22,10 +23,6 @@ constexpr size_t kMaxErrorBody = 4096;
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
 std::string_view TrimLine(std::string_view s) {
@@ -279,11 +276,17 @@ void HttpClient::Send(Attempt& a, const std::string& range, bool conditional) co
   GiveBack(c);
 }
 
-double HttpClient::Backoff(int n) const {
+bool HttpClient::WaitBeforeAttempt(int n, std::chrono::steady_clock::time_point start) const {
+  if (n == 0) return true;
+  // Full jitter below an exponential bound (at most 2 s).
   const double bound =
       std::min(2.0, options_.retry_base * static_cast<double>(1u << std::min(n - 1, 10)));
-  std::uniform_real_distribution<double> d(bound / 2, bound);
-  return d(jitter_rng);
+  const double wait = std::uniform_real_distribution<double>(bound / 2, bound)(jitter_rng);
+  const double spent = std::chrono::duration<double>(Clock::now() - start).count();
+  if (n > options_.retries || spent + wait > options_.retry_time) return false;
+  retries_.fetch_add(1, std::memory_order_relaxed);
+  std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+  return true;
 }
 
 Error HttpClient::Replaced(const std::string& why) const {
@@ -315,14 +318,7 @@ std::string CurlReason(CURLcode code, const char* error) {
 Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
   const auto start = Clock::now();
   std::string last;
-  for (int n = 0;; ++n) {
-    if (n > 0) {
-      retries_.fetch_add(1, std::memory_order_relaxed);
-      const double wait = Backoff(n);
-      const double spent = std::chrono::duration<double>(Clock::now() - start).count();
-      if (n > options_.retries || spent + wait > options_.retry_time) break;
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
+  for (int n = 0; WaitBeforeAttempt(n, start); ++n) {
     std::vector<std::byte> buf;
     Attempt a;
     a.grow = &buf;
@@ -394,14 +390,7 @@ Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) con
   const auto start = Clock::now();
   std::string last;
   int attempts = 0;
-  for (int n = 0;; ++n) {
-    if (n > 0) {
-      const double wait = Backoff(n);
-      const double spent = std::chrono::duration<double>(Clock::now() - start).count();
-      if (n > options_.retries || spent + wait > options_.retry_time) break;
-      retries_.fetch_add(1, std::memory_order_relaxed);
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
+  for (int n = 0; WaitBeforeAttempt(n, start); ++n) {
     ++attempts;
     Attempt a;
     a.out = out;

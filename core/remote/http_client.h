@@ -5,6 +5,7 @@
 #define NPZFS_CORE_REMOTE_HTTP_CLIENT_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -80,9 +81,10 @@ class HttpClient {
   // One request: `range` is the Range header's value; `conditional` adds
   // the pinned version's precondition.
   void Send(Attempt& a, const std::string& range, bool conditional) const;
-  // How long to wait before attempt `n` (1, 2, ...): full jitter below an
-  // exponential bound.
-  double Backoff(int n) const;
+  // Before attempt `n` (0 the first): false when the attempts or the time
+  // for them have run out, else true after sleeping the backoff (none
+  // before the first).
+  bool WaitBeforeAttempt(int n, std::chrono::steady_clock::time_point start) const;
   Error Replaced(const std::string& why) const;
 
   std::string url_;

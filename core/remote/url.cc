@@ -1,5 +1,7 @@
 #include "core/remote/url.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,13 +9,6 @@
 
 namespace npzfs::core {
 namespace {
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
 
 bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
@@ -44,6 +39,10 @@ bool IsHostLabel(std::string_view s) {
 }
 
 }  // namespace
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
 
 bool IsRemoteName(std::string_view name) {
   return StartsWithNoCase(name, "http://") || StartsWithNoCase(name, "https://") ||

@@ -10,6 +10,9 @@
 
 namespace npzfs::core {
 
+// True when `s` starts with `prefix`, ASCII letters compared without case.
+bool StartsWithNoCase(std::string_view s, std::string_view prefix);
+
 // True when `name` starts with http://, https:// or s3:// (any case):
 // such an archive name is a URL, never a local path.
 bool IsRemoteName(std::string_view name);

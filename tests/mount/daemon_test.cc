@@ -480,6 +480,14 @@ TEST_F(DaemonTest, ADetachedDaemonDecodesAheadAndWritesItsIndex) {
   ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
   const std::string archive = StandardArchive("big");
   const std::string want = ZipfileDump(archive) + "/0.bin";
+  // Whatever fails below, no mount and no detached daemon stay behind.
+  struct CleanUp {
+    std::string mnt;
+    ~CleanUp() {
+      if (IsMountpoint(mnt)) RunCommand({"fusermount3", "-uz", mnt});
+      RunCommand({"pkill", "-KILL", "-f", "npzfs .*" + mnt + "$"});
+    }
+  } clean_up{mnt};
   Outcome started = RunFor({NpzfsBinary(), "-o", "threads=2,index_dir=" + index_dir, archive, mnt},
                            20 * kTimeFactor);
   ASSERT_EQ(started.status, 0) << started.output;
@@ -488,7 +496,6 @@ TEST_F(DaemonTest, ADetachedDaemonDecodesAheadAndWritesItsIndex) {
   EXPECT_EQ(read.status, 0) << read.output;
   EXPECT_EQ(RunCommand({"fusermount3", "-u", mnt}), 0);
   EXPECT_TRUE(WaitFor([&] { return IndexFiles(index_dir).size() == 1; }, 20 * kTimeFactor));
-  if (IsMountpoint(mnt)) RunCommand({"fusermount3", "-uz", mnt});
 }
 
 // npzinfo index builds the index a mount then loads, into -o index=FILE.

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <csignal>
@@ -22,7 +23,8 @@
 
 #include "core/base/text.h"
 #include "core/mount/mounted_archive.h"
-#include "core/source/file_source.h"
+#include "core/remote/remote_source.h"
+#include "core/remote/url.h"
 #include "fs/log.h"
 #include "fs/ops.h"
 #include "fs/options.h"
@@ -58,11 +60,25 @@ std::string AbsolutePath(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
+// A URL's secrets (user:password@, a presigned query) are overwritten in
+// argv, so that /proc/PID/cmdline and ps never show them: the redacted URL,
+// then NULs to the old length.
+void HideSecrets(int argc, char** argv, const std::string& archive) {
+  const std::string shown = core::ShownArchiveName(archive);
+  if (shown == archive) return;
+  for (int i = 1; i < argc; ++i) {
+    if (archive != argv[i]) continue;
+    const size_t n = std::strlen(argv[i]);
+    std::memset(argv[i], 0, n);
+    std::memcpy(argv[i], shown.data(), std::min(n, shown.size()));
+  }
+}
+
 // Opens the archive and sets up everything the handlers use. Fails only
 // when the archive cannot be mounted at all; what is wrong with members is
 // logged later (LogNotes), once the log is where it goes.
 core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
-  auto source = core::FileSource::Open(o.archive);
+  auto source = core::OpenArchiveSource(o.archive, o.remote);
   if (!source) return core::Fail(std::move(source).error());
   auto archive = core::MountedArchive::Open(
       std::move(*source),
@@ -72,7 +88,7 @@ core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
   auto m = std::make_unique<Mounted>();
   m->archive = std::move(*archive);
   m->fs = std::make_unique<fs::Filesystem>(*m->archive);
-  m->fs->archive_path = AbsolutePath(o.archive);
+  m->fs->archive_path = core::ShownArchiveName(o.archive);
   m->fs->owner = {o.uid.value_or(::getuid()), o.gid.value_or(::getgid()), o.umask};
   return m;
 }
@@ -86,6 +102,18 @@ void LogNotes(const fs::Options& o, const Mounted& m) {
   spdlog::info("{}: {} members, cache {} MiB",
                core::Quote(m.fs->archive_path, core::Quoting::kWhenNeeded),
                m.archive->archive().entries().size(), o.content.cache_size >> 20);
+}
+
+// What a remote archive cost, for the log at unmount.
+void LogRemoteStats(const Mounted& m) {
+  const auto* remote = dynamic_cast<const core::RemoteSource*>(&m.archive->archive().source());
+  if (remote == nullptr) return;
+  const core::RemoteStats s = remote->stats();
+  spdlog::info(
+      "{}: {} requests ({} retries), {} MiB fetched ({} MiB read ahead, {} MiB hinted), {} MiB "
+      "from the disk cache, {} MiB evicted",
+      m.fs->archive_path, s.requests, s.retries, s.fetched >> 20, s.read_ahead >> 20,
+      s.hinted >> 20, s.disk_bytes >> 20, s.evicted >> 20);
 }
 
 // The mountpoint as an absolute path (the daemon leaves its working
@@ -197,6 +225,7 @@ int Serve(const fs::Options& o, fuse_args* args, Mounted& m, Detached& detached)
   hangup->reset();   // SIGHUP as libfuse left it, before the session goes
   session->reset();  // unmounts
   spdlog::info("{}: unmounted", core::Quote(m.fs->mountpoint, core::Quoting::kWhenNeeded));
+  LogRemoteStats(m);
   return CleanEnd(rc) ? kExitOk : kExitMount;
 }
 
@@ -210,6 +239,7 @@ int Main(int argc, char** argv) {
   if (!options) return Fail(kExitUsage, options.error().message);
   const fs::Options& o = *options;
   if (o.show_help || o.show_version) return ShowHelpOrVersion(o, argv[0]);
+  if (core::IsRemoteName(o.archive)) HideSecrets(argc, argv, o.archive);
   Detached detached = Detached::Start(o.foreground);
   fs::StartLogging(o.log_level, !o.foreground, !o.foreground && o.log_file.empty());
   auto mounted = OpenArchive(o);

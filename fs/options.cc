@@ -33,13 +33,23 @@ struct RawOptions {
   char* index_dir = nullptr;
   char* index = nullptr;
   int noindex = 0;
+  char* remote_cache_size = nullptr;
+  char* remote_cache_dir = nullptr;
+  char* s3_endpoint = nullptr;
+  char* s3_region = nullptr;
+  char* ca_file = nullptr;
+  char* connect_timeout = nullptr;
+  char* stall_timeout = nullptr;
+  char* retries = nullptr;
   int has_fsname = 0;
   int has_subtype = 0;
   char* positional[2] = {nullptr, nullptr};
   int extra_positional = 0;
   ~RawOptions() {
     for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, threads, disk_cache,
-                    disk_cache_size, index_dir, index, positional[0], positional[1]}) {
+                    disk_cache_size, index_dir, index, remote_cache_size, remote_cache_dir,
+                    s3_endpoint, s3_region, ca_file, connect_timeout, stall_timeout, retries,
+                    positional[0], positional[1]}) {
       std::free(p);
     }
   }
@@ -65,6 +75,14 @@ const fuse_opt kOptions[] = {
     NPZFS_OPT("index_dir=%s", index_dir, 0),
     NPZFS_OPT("index=%s", index, 0),
     NPZFS_OPT("noindex", noindex, 1),
+    NPZFS_OPT("remote_cache_size=%s", remote_cache_size, 0),
+    NPZFS_OPT("remote_cache_dir=%s", remote_cache_dir, 0),
+    NPZFS_OPT("s3_endpoint=%s", s3_endpoint, 0),
+    NPZFS_OPT("s3_region=%s", s3_region, 0),
+    NPZFS_OPT("ca_file=%s", ca_file, 0),
+    NPZFS_OPT("connect_timeout=%s", connect_timeout, 0),
+    NPZFS_OPT("stall_timeout=%s", stall_timeout, 0),
+    NPZFS_OPT("retries=%s", retries, 0),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
     FUSE_OPT_KEY("subtype=", kKeySubtype),
     FUSE_OPT_END,
@@ -124,7 +142,71 @@ core::Result<Id> ParseId(std::string_view text, const char* what) {
   return static_cast<Id>(*v);
 }
 
+// Whole seconds, 1 to 3600.
+core::Result<double> ParseSeconds(const char* text, const char* what) {
+  auto v = ParseDigits(text, 10, 3600, what);
+  if (!v || *v == 0) {
+    return Fail(Bad(std::string("bad value for ") + what + ": " + core::Quote(text) +
+                    " (seconds, 1 to 3600)"));
+  }
+  return static_cast<double>(*v);
+}
+
+core::Result<void> ApplyRemote(const RawOptions& raw, Options& o) {
+  core::RemoteSettings& r = o.remote;
+  if (raw.remote_cache_size) {
+    auto size = ParseSize(raw.remote_cache_size);
+    if (!size || *size < (uint64_t{4} << 20)) {
+      return Fail(Bad(std::string("bad value for remote_cache_size: ") +
+                      core::Quote(raw.remote_cache_size) + " (4M at least)"));
+    }
+    r.cache.cache_size = *size;
+  }
+  if (raw.remote_cache_dir) {
+    if (raw.remote_cache_dir[0] == '\0') {
+      return Fail(Bad("bad value for remote_cache_dir: '' (a directory)"));
+    }
+    r.cache.cache_dir = raw.remote_cache_dir;
+  }
+  if (raw.s3_endpoint) {
+    const std::string e = raw.s3_endpoint;
+    if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
+      return Fail(Bad("bad value for s3_endpoint: " + core::Quote(e) +
+                      " (http://HOST[:PORT] or https://HOST[:PORT])"));
+    }
+    r.s3_endpoint = e;
+  }
+  if (raw.s3_region) {
+    if (raw.s3_region[0] == '\0') return Fail(Bad("bad value for s3_region: ''"));
+    r.s3_region = raw.s3_region;
+  }
+  if (raw.ca_file) {
+    if (raw.ca_file[0] == '\0') return Fail(Bad("bad value for ca_file: '' (a file)"));
+    r.http.ca_file = raw.ca_file;
+  }
+  if (raw.connect_timeout) {
+    auto v = ParseSeconds(raw.connect_timeout, "connect_timeout");
+    if (!v) return Fail(std::move(v).error());
+    r.http.connect_timeout = *v;
+  }
+  if (raw.stall_timeout) {
+    auto v = ParseSeconds(raw.stall_timeout, "stall_timeout");
+    if (!v) return Fail(std::move(v).error());
+    r.http.stall_timeout = *v;
+  }
+  if (raw.retries) {
+    auto v = ParseDigits(raw.retries, 10, 100, "retries");
+    if (!v) {
+      return Fail(Bad(std::string("bad value for retries: ") + core::Quote(raw.retries) +
+                      " (0 to 100)"));
+    }
+    r.http.retries = static_cast<int>(*v);
+  }
+  return {};
+}
+
 core::Result<void> Apply(const RawOptions& raw, Options& o) {
+  if (auto r = ApplyRemote(raw, o); !r) return Fail(std::move(r).error());
   if (raw.cache_size) {
     auto size = ParseSize(raw.cache_size);
     if (!size) return Fail(Bad(std::string("bad value for cache_size: '") + raw.cache_size + "'"));
@@ -295,7 +377,19 @@ std::string UsageText(const char* program) {
          "                           (default $XDG_CACHE_HOME/npzfs, ~/.cache/npzfs;\n"
          "                           /var/cache/npzfs for root)\n"
          "    -o index=FILE          this archive's index, exactly there\n"
-         "    -o noindex             no persisted index\n\n";
+         "    -o noindex             no persisted index\n"
+         "  Remote archives (https://, http://, s3://bucket/key):\n"
+         "    -o remote_cache_size=SIZE  memory for fetched bytes (default 64M)\n"
+         "    -o remote_cache_dir=DIR  keep fetched bytes here across mounts\n"
+         "    -o s3_endpoint=URL     S3 service (default AWS; or AWS_ENDPOINT_URL)\n"
+         "    -o s3_region=NAME      S3 region (default AWS_REGION, the profile's,\n"
+         "                           else us-east-1)\n"
+         "    -o ca_file=PATH        certificate authorities for TLS (default: the\n"
+         "                           system's)\n"
+         "    -o connect_timeout=S   seconds to connect (default 10)\n"
+         "    -o stall_timeout=S     seconds without data before a request is retried\n"
+         "                           (default 20)\n"
+         "    -o retries=N           retries of a failed request (default 5)\n\n";
 }
 
 }  // namespace npzfs::fs

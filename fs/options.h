@@ -14,6 +14,7 @@
 #include "core/read/disk_cache.h"
 #include "core/read/index_store.h"
 #include "core/read/options.h"
+#include "core/remote/open_remote.h"
 #include "core/view/tree.h"
 
 namespace npzfs::fs {
@@ -25,6 +26,7 @@ struct Options {
   core::DiskCacheOptions disk_cache;  // size 0: none
   core::IndexOptions index;
   core::TreeOptions tree;
+  core::RemoteSettings remote;  // for a URL
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   mode_t umask = 0;

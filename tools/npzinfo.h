@@ -6,6 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "core/remote/open_remote.h"
 
 namespace npzfs::tools {
 
@@ -17,6 +20,14 @@ inline constexpr int kExitUsage = 2;
 // What the chosen subcommand does once the command line is parsed; returns
 // the exit status.
 using Command = std::function<int()>;
+
+// --s3-endpoint, --s3-region and --ca-file on `sub`, for URLs (as npzfs's
+// -o s3_endpoint=, s3_region=, ca_file=).
+void AddRemoteOptions(CLI::App* sub, core::RemoteSettings& remote);
+
+// What messages and JSON show of ARCHIVE: a URL without its secrets, a
+// path as given.
+std::string ShownArchive(const std::string& archive);
 
 // `npzinfo list ARCHIVE [--json]` (also `npzinfo ARCHIVE [--json]`).
 void AddList(CLI::App& app, Command& run);

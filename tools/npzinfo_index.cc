@@ -17,7 +17,6 @@
 #include "core/base/text.h"
 #include "core/mount/mounted_archive.h"
 #include "core/read/index_store.h"
-#include "core/source/file_source.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {
@@ -30,6 +29,7 @@ struct IndexArgs {
   std::string index_dir;
   std::string index_file;
   unsigned threads = 0;
+  core::RemoteSettings remote;
 };
 
 // "37 % (397 of 1074 MB)" on one line of a terminal, redrawn.
@@ -64,7 +64,7 @@ int Index(const IndexArgs& args) {
     std::cerr << "npzinfo: " << core::EscapeMessage(message) << '\n';
     return kExitArchive;
   };
-  auto source = core::FileSource::Open(args.archive);
+  auto source = core::OpenArchiveSource(args.archive, args.remote);
   if (!source) return fail(source.error().message);
   core::MountOptions options;
   options.index = args.index_file.empty()
@@ -93,7 +93,7 @@ int Index(const IndexArgs& args) {
     }
   }
   if (members.empty()) {
-    std::cout << core::Quote(args.archive, core::Quoting::kWhenNeeded)
+    std::cout << core::Quote(ShownArchive(args.archive), core::Quoting::kWhenNeeded)
               << ": no deflate member to index\n";
     return kExitOk;
   }
@@ -143,12 +143,13 @@ void AddIndex(CLI::App& app, Command& run) {
   auto args = std::make_shared<IndexArgs>();
   CLI::App* index = app.add_subcommand(
       "index", "Build ARCHIVE's persisted index ahead of a mount (every deflate member read once)");
-  index->add_option("ARCHIVE", args->archive, "The .npz archive")->required();
+  index->add_option("ARCHIVE", args->archive, "The .npz archive, or its URL")->required();
   auto* dir = index->add_option("--index-dir", args->index_dir,
                                 "Where indexes live (default as npzfs's index_dir=)");
   index->add_option("--index", args->index_file, "Write this archive's index exactly here")
       ->excludes(dir);
   index->add_option("--threads", args->threads, "Members read at once (default: one per core)");
+  AddRemoteOptions(index, args->remote);
   index->callback([args, &run] { run = [args] { return Index(*args); }; });
 }
 

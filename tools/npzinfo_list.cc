@@ -12,7 +12,7 @@
 #include "core/archive/archive.h"
 #include "core/base/text.h"
 #include "core/npy/header_scan.h"
-#include "core/source/file_source.h"
+#include "core/mount/mounted_archive.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {
@@ -167,6 +167,7 @@ void PrintTable(const std::vector<Row>& rows) {
 struct ListArgs {
   std::string archive;
   bool json = false;
+  core::RemoteSettings remote;
 };
 
 // Member names are UTF-8 by now (core decodes them), but the archive path
@@ -176,24 +177,27 @@ void PrintJson(const nlohmann::json& j) {
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
-core::Result<std::unique_ptr<Archive>> OpenArchive(const std::string& path) {
-  auto source = core::FileSource::Open(path);
+core::Result<std::unique_ptr<Archive>> OpenArchive(const std::string& path,
+                                                   const core::RemoteSettings& remote) {
+  auto source = core::OpenArchiveSource(path, remote);
   if (!source) return core::Fail(std::move(source).error());
   return Archive::FromSource(std::move(*source));
 }
 
 int List(const ListArgs& args) {
-  auto archive = OpenArchive(args.archive);
+  auto archive = OpenArchive(args.archive, args.remote);
   if (!archive) {
     // A script reading --json gets a document on stdout in every case;
     // people get the line on stderr.
-    if (args.json) PrintJson({{"archive", args.archive}, {"error", archive.error().message}});
+    if (args.json) {
+      PrintJson({{"archive", ShownArchive(args.archive)}, {"error", archive.error().message}});
+    }
     std::cerr << "npzinfo: " << core::EscapeMessage(archive.error().message) << '\n';
     return kExitArchive;
   }
   std::vector<Row> rows = Describe(**archive);
   if (args.json) {
-    PrintJson(ToJson(args.archive, **archive, rows));
+    PrintJson(ToJson(ShownArchive(args.archive), **archive, rows));
   } else {
     PrintTable(rows);
   }
@@ -206,8 +210,9 @@ void AddList(CLI::App& app, Command& run) {
   auto args = std::make_shared<ListArgs>();
   CLI::App* list = app.add_subcommand(
       "list", "List the arrays of ARCHIVE, as a table or as JSON (the default subcommand)");
-  list->add_option("ARCHIVE", args->archive, "The .npz archive")->required();
+  list->add_option("ARCHIVE", args->archive, "The .npz archive, or its URL")->required();
   list->add_flag("--json", args->json, "Print JSON (exact names, more fields) instead of a table");
+  AddRemoteOptions(list, args->remote);
   list->callback([args, &run] { run = [args] { return List(*args); }; });
 }
 

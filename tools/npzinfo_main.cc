@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/base/text.h"
+#include "core/remote/url.h"
 #include "tools/npzinfo.h"
 
 #ifndef NPZFS_VERSION
@@ -21,6 +22,19 @@
 #endif
 
 namespace npzfs::tools {
+
+void AddRemoteOptions(CLI::App* sub, core::RemoteSettings& remote) {
+  sub->add_option("--s3-endpoint", remote.s3_endpoint,
+                  "S3 service for s3:// URLs (default AWS, or AWS_ENDPOINT_URL)");
+  sub->add_option("--s3-region", remote.s3_region,
+                  "S3 region (default AWS_REGION, the profile's, else us-east-1)");
+  sub->add_option("--ca-file", remote.http.ca_file,
+                  "Certificate authorities for https:// (default: the system's)");
+}
+
+std::string ShownArchive(const std::string& archive) {
+  return core::IsRemoteName(archive) ? core::RedactUrl(archive) : archive;
+}
 namespace {
 
 // Every subcommand, in the order --help lists them.

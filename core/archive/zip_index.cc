@@ -42,6 +42,10 @@ constexpr uint16_t kFlagStrongEncryption = 1u << 6;
 constexpr uint16_t kFlagUtf8 = 1u << 11;
 constexpr uint8_t kMadeByUnix = 3;
 constexpr uint32_t k32Max = 0xffffffff;
+// What mounting reads of a member after its local header's name: room for
+// its extra field, and the first bytes of its data (an npy header).
+constexpr uint64_t kLocalSlack = 512;
+constexpr uint64_t kPeekData = 4096;
 
 std::string_view AsChars(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -425,6 +429,11 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
   index.prefix = end->prefix;
   index.archive_size = src.size();
 
+  // The whole central directory at once (a remote source has usually
+  // fetched it with the end records).
+  const ByteRange cd_range{end->cd_at, end->cd_size};
+  src.Prefetch({&cd_range, 1});
+
   // Like zipfile, read records until the declared size is used up; the
   // entry count in the end record is not trusted.
   WindowedReader cd(src);
@@ -458,6 +467,22 @@ Result<ZipIndex> ReadZipIndex(const ByteSource& src) {
         e.local_header_offset -= end->missing;
       }
     }
+  }
+
+  // A remote source fetches every local header, with the first bytes of
+  // each member's data (an npy header), at once: a few requests in
+  // parallel instead of a round trip each.
+  {
+    std::vector<ByteRange> wanted;
+    wanted.reserve(index.entries.size());
+    for (size_t i = 0; i < index.entries.size(); ++i) {
+      const ZipEntry& e = index.entries[i];
+      if (!e.local_error.empty() || e.local_header_offset >= index.archive_size) continue;
+      wanted.push_back({index.prefix + e.local_header_offset,
+                        kLocalHeaderSize + raw_names[i].size() + kLocalSlack +
+                            std::min<uint64_t>(e.compressed_size, kPeekData)});
+    }
+    src.Prefetch(wanted);
   }
 
   // Local headers in file order. Where headers lie close together (small

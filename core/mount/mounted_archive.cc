@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdlib>
 
 #include "core/base/notes.h"
 #include "core/base/text.h"
+#include "core/remote/url.h"
+#include "core/source/file_source.h"
 
 namespace npzfs::core {
 namespace {
@@ -19,6 +23,24 @@ double MsSince(Clock::time_point t0) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<ByteSource>> OpenArchiveSource(const std::string& name,
+                                                      const RemoteSettings& remote) {
+  if (IsRemoteName(name)) {
+    auto source = OpenRemote(name, remote, ProcessEnvironment());
+    if (!source) return Fail(std::move(source).error());
+    return std::unique_ptr<ByteSource>(std::move(*source));
+  }
+  auto source = FileSource::Open(name);
+  if (!source) return Fail(std::move(source).error());
+  return std::unique_ptr<ByteSource>(std::move(*source));
+}
+
+std::string ShownArchiveName(const std::string& name) {
+  if (IsRemoteName(name)) return RedactUrl(name);
+  char buf[PATH_MAX];
+  return ::realpath(name.c_str(), buf) ? std::string(buf) : name;
+}
 
 // The index of the archive's compressed members: loaded when there is one
 // of this archive, written back as members are read.

@@ -17,10 +17,23 @@
 #include "core/read/disk_cache.h"
 #include "core/read/index_store.h"
 #include "core/read/options.h"
+#include "core/remote/open_remote.h"
 #include "core/source/byte_source.h"
 #include "core/view/tree.h"
 
 namespace npzfs::core {
+
+// The archive named `name` as a source: for a URL (http://, https://,
+// s3://) the remote object, its end fetched and its version pinned, else
+// the local file (FileSource::Open). Errors name the file, or the URL
+// without its secrets.
+Result<std::unique_ptr<ByteSource>> OpenArchiveSource(const std::string& name,
+                                                      const RemoteSettings& remote);
+
+// What a user is shown of an archive's name: a URL without its secrets, a
+// path made absolute with symbolic links resolved (as given when it cannot
+// be).
+std::string ShownArchiveName(const std::string& name);
 
 struct MountOptions {
   TreeOptions tree;

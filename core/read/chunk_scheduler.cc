@@ -227,6 +227,7 @@ Result<ChunkRef> ChunkScheduler::Run(size_t member, MemberState& m, Plan plan, u
 Result<ChunkRef> ChunkScheduler::RunOrThrow(size_t member, MemberState& m, Plan& plan,
                                             uint64_t index) {
   if (plan.seek_to) {
+    HintInput(member, *plan.seek_to, index);
     auto sought = SeekTo(member, m, plan);
     if (!sought) return Failed(member, m, plan, std::move(sought).error());
     if (!*sought) {
@@ -251,6 +252,22 @@ Result<ChunkRef> ChunkScheduler::RunOrThrow(size_t member, MemberState& m, Plan&
     // target, which may have grown meanwhile.
     if (last) return made->index == index ? chunk : ChunkRef();
   }
+}
+
+// Tells the source which compressed bytes a decoder starting at `point`
+// reads to make chunk `index` (a guess from the member's ratio, a little
+// over): a remote source fetches them in one go instead of one round trip
+// per piece the decoder asks for.
+void ChunkScheduler::HintInput(size_t member, const AccessPoint& point, uint64_t index) const {
+  const ZipEntry& e = archive_.entries()[member];
+  const uint64_t out_end = std::min(e.size, (index + 1) * options_.chunk_size);
+  const uint64_t begin = point.in > 0 ? point.in - 1 : 0;
+  if (out_end <= point.out || begin >= e.compressed_size) return;
+  const double ratio = static_cast<double>(e.compressed_size) / static_cast<double>(e.size);
+  const auto guess =
+      static_cast<uint64_t>(static_cast<double>(out_end - point.out) * ratio * 1.25) + (64 << 10);
+  const ByteRange r{e.data_offset + begin, std::min(guess, e.compressed_size - begin)};
+  archive_.source().Prefetch({&r, 1});
 }
 
 // Moves the plan's stream to its point, reading the window of a persisted

@@ -191,6 +191,7 @@ class ChunkScheduler {
                                bool* last, bool* stale) EXCLUDES(m.mu);
   void Discard(size_t member, MemberState& m, const std::string& why) REQUIRES(m.mu);
   Result<bool> SeekTo(size_t member, MemberState& m, Plan& plan) EXCLUDES(m.mu);
+  void HintInput(size_t member, const AccessPoint& point, uint64_t index) const;
   std::optional<Error> CheckCrc(size_t member, MemberState& m, const Made& made) REQUIRES(m.mu);
   std::vector<Plan> PlanAhead(size_t member, MemberState& m, uint64_t from, uint64_t to,
                               uint64_t* planned) REQUIRES(m.mu);

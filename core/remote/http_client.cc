@@ -109,22 +109,32 @@ thread_local std::minstd_rand jitter_rng{std::random_device{}()};
 
 struct HttpClient::Attempt {
   CURL* handle = nullptr;
-  // Where a 206 body goes: `out` exactly, or appended to `grow` up to
-  // `limit` bytes (200 accepted too).
-  std::span<std::byte> out;
+  // Where the body goes. Tail requests: appended to `grow` up to `limit`
+  // bytes (200 accepted too). Range requests: handed to `sink`, once the
+  // response is found to be exactly bytes [first, last] of an object of
+  // `object_size` bytes whose ETag is `etag` (when both sides have one).
   std::vector<std::byte>* grow = nullptr;
   uint64_t limit = 0;
+  const RangeSink* sink = nullptr;
+  uint64_t first = 0, last = 0, object_size = 0;
+  std::string pinned_etag;
 
   CURLcode code = CURLE_OK;
   long status = 0;
   std::string content_range, etag, last_modified;
   uint64_t received = 0;
+  bool checked = false;   // the first body byte came, and the response was looked at
   bool overflow = false;  // more body than asked for: the transfer was cut
   bool whole = false;     // a 200 to a range request: the transfer was cut
+  std::string reject;     // why a range response is not the data asked for
+  std::string replaced;   // why the object is no longer the pinned version
   std::string body;       // of a response that is not data
   char error[CURL_ERROR_SIZE] = {};
 
-  bool IsData() const { return status == 206 || (grow != nullptr && status == 200); }
+  bool IsData() const {
+    if (grow != nullptr) return status == 206 || status == 200;
+    return status == 206 && reject.empty() && replaced.empty();
+  }
 
   static size_t OnHeader(char* p, size_t size, size_t n, void* self) {
     auto* a = static_cast<Attempt*>(self);
@@ -144,32 +154,64 @@ struct HttpClient::Attempt {
     return size * n;
   }
 
+  // A range response's headers, looked at before any of its body is taken.
+  void CheckRange() {
+    if (status != 206) return;
+    auto r = ParseContentRange(content_range);
+    if (r && !r->whole_unknown && r->size != object_size) {
+      replaced = "its size is " + std::to_string(r->size) + " bytes, not " +
+                 std::to_string(object_size);
+      return;
+    }
+    if (!etag.empty() && !pinned_etag.empty() && etag != pinned_etag) {
+      replaced = "ETag " + Quote(etag) + ", not " + Quote(pinned_etag);
+      return;
+    }
+    if (!r || r->whole_unknown || r->first != first || r->last != last) {
+      reject = "a response that does not match the request (Content-Range " +
+               Quote(content_range) + " for bytes=" + std::to_string(first) + "-" +
+               std::to_string(last) + ")";
+      return;
+    }
+    curl_off_t length = -1;
+    curl_easy_getinfo(handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (length >= 0 && static_cast<uint64_t>(length) != last - first + 1) {
+      reject = "a response whose Content-Length (" + std::to_string(length) +
+               ") does not match its range (" + std::to_string(last - first + 1) + " bytes)";
+    }
+  }
+
   static size_t OnBody(char* p, size_t size, size_t n, void* self) {
     auto* a = static_cast<Attempt*>(self);
     const size_t len = size * n;
-    curl_easy_getinfo(a->handle, CURLINFO_RESPONSE_CODE, &a->status);
+    if (!a->checked) {
+      a->checked = true;
+      curl_easy_getinfo(a->handle, CURLINFO_RESPONSE_CODE, &a->status);
+      if (a->grow == nullptr) a->CheckRange();
+    }
     if (a->status == 200 && a->grow == nullptr) {
       a->whole = true;  // a range was asked for: never read the whole object
       return 0;
     }
+    if (!a->reject.empty() || !a->replaced.empty()) return 0;  // cuts the transfer
     if (!a->IsData()) {
       const size_t keep = std::min(len, kMaxErrorBody - std::min(kMaxErrorBody, a->body.size()));
       a->body.append(p, keep);
       return len;
     }
+    const auto* b = reinterpret_cast<const std::byte*>(p);
     if (a->grow != nullptr) {
       if (a->grow->size() + len > a->limit) {
         a->overflow = true;
-        return 0;  // cuts the transfer
+        return 0;
       }
-      const auto* b = reinterpret_cast<const std::byte*>(p);
       a->grow->insert(a->grow->end(), b, b + len);
     } else {
-      if (a->received + len > a->out.size()) {
+      if (a->received + len > a->last - a->first + 1) {
         a->overflow = true;
         return 0;
       }
-      std::memcpy(a->out.data() + a->received, p, len);
+      (*a->sink)(a->first + a->received, std::span(b, len));
     }
     a->received += len;
     return len;
@@ -375,34 +417,46 @@ Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
 }
 
 Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) const {
-  if (out.empty()) return {};
+  return GetRange(offset, out.size(), [&](uint64_t at, std::span<const std::byte> data) {
+    std::memcpy(out.data() + (at - offset), data.data(), data.size());
+  });
+}
+
+Result<void> HttpClient::GetRange(uint64_t offset, uint64_t length, const RangeSink& sink) const {
+  if (length == 0) return {};
   const std::string what =
-      "read of " + std::to_string(out.size()) + " bytes at offset " + std::to_string(offset);
+      "read of " + std::to_string(length) + " bytes at offset " + std::to_string(offset);
   if (replaced()) {
     return Fail(
         Corrupt(shown_ + ": the object changed since it was mounted; " + what + " refused"));
   }
-  if (offset > version_.size || out.size() > version_.size - offset) {
+  if (offset > version_.size || length > version_.size - offset) {
     return Fail(Corrupt(shown_ + ": " + what + " is past the end of the object"));
   }
-  const uint64_t last_byte = offset + out.size() - 1;
-  const std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(last_byte);
+  const uint64_t last_byte = offset + length - 1;
+  uint64_t done = 0;  // bytes handed to the sink: a retry asks for the rest
   const auto start = Clock::now();
   std::string last;
   int attempts = 0;
   for (int n = 0; WaitBeforeAttempt(n, start); ++n) {
     ++attempts;
     Attempt a;
-    a.out = out;
+    a.sink = &sink;
+    a.first = offset + done;
+    a.last = last_byte;
+    a.object_size = version_.size;
+    a.pinned_etag = version_.etag;
+    const std::string range = "bytes=" + std::to_string(a.first) + "-" + std::to_string(a.last);
     Send(a, range, true);
+    done += a.received;
+    if (!a.replaced.empty()) return Fail(Replaced(a.replaced));
     if (a.overflow) {
       last = shown_ + ": a longer response than the range asked for";
       continue;
     }
-    if (a.code != CURLE_OK && !a.whole) {
-      last = shown_ + ": " + CurlReason(a.code, a.error);
-      if (Retryable(a.code)) continue;
-      return Fail(Error{Errc::kIo, EIO, last + "; " + what});
+    if (!a.reject.empty()) {
+      last = shown_ + ": " + a.reject;
+      continue;
     }
     if (a.status == 412) return Fail(Replaced("412 Precondition Failed"));
     if (a.status == 404 || a.status == 410) return Fail(Replaced("it is gone: HTTP 404"));
@@ -411,8 +465,13 @@ Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) con
       if (!strong_etag_ && !version_.last_modified.empty()) {
         return Fail(Replaced("If-Range answered with the whole object"));
       }
-      return Fail(
-          Error{Errc::kIo, EIO, shown_ + ": the server ignored the range request; " + what});
+      last = shown_ + ": the server answered a range request with the whole object";
+      continue;
+    }
+    if (a.code != CURLE_OK) {
+      last = shown_ + ": " + CurlReason(a.code, a.error);
+      if (Retryable(a.code)) continue;
+      return Fail(Error{Errc::kIo, EIO, last + "; " + what});
     }
     if (RetryableStatus(a.status)) {
       last = Describe(shown_, a.status, a.body);
@@ -420,25 +479,12 @@ Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) con
     }
     if (a.status != 206)
       return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body) + "; " + what});
-    auto r = ParseContentRange(a.content_range);
-    if (r && !r->whole_unknown && r->size != version_.size) {
-      return Fail(Replaced("its size is " + std::to_string(r->size) + " bytes, not " +
-                           std::to_string(version_.size)));
-    }
-    if (!a.etag.empty() && !version_.etag.empty() && a.etag != version_.etag) {
-      return Fail(Replaced("ETag " + Quote(a.etag) + ", not " + Quote(version_.etag)));
-    }
-    if (!r || r->whole_unknown || r->first != offset || r->last != last_byte) {
-      last = shown_ + ": a response that does not match the request (Content-Range " +
-             Quote(a.content_range) + " for " + range + ")";
-      continue;
-    }
-    if (a.received != out.size()) {
+    if (done != length) {
       last = shown_ + ": a short response (" + std::to_string(a.received) + " of " +
-             std::to_string(out.size()) + " bytes)";
+             std::to_string(a.last - a.first + 1) + " bytes)";
       continue;
     }
-    bytes_.fetch_add(out.size(), std::memory_order_relaxed);
+    bytes_.fetch_add(length, std::memory_order_relaxed);
     return {};
   }
   return Fail(

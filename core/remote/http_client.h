@@ -63,10 +63,21 @@ class HttpClient {
   // 403; S3's error code and message in the text), kIo (EIO) otherwise.
   Result<std::vector<std::byte>> GetTail(uint64_t length);
 
-  // Exactly out.size() bytes at `offset` of the pinned version, retried on
-  // 5xx, 429, timeouts, resets and short bodies. kCorrupt once the object
-  // is no longer that version (412, a different size or ETag, 404): every
-  // later call then fails at once. kIo (EIO) when the attempts ran out.
+  // Receives a range's bytes as they arrive, in order: `at` is where
+  // data[0] lies in the object. Called on the requesting thread.
+  using RangeSink = std::function<void(uint64_t at, std::span<const std::byte> data)>;
+
+  // Bytes [offset, offset + length) of the pinned version, handed to
+  // `sink` as they arrive. A response is taken as data only when its
+  // status, Content-Range, Content-Length and ETag all match the request,
+  // checked before its first byte reaches the sink. Retried on 5xx, 429,
+  // timeouts, resets, short and mismatched responses; a retry asks only
+  // for what has not arrived. kCorrupt once the object is no longer that
+  // version (412, a different size or ETag, 404): every later call then
+  // fails at once. kIo (EIO) when the attempts ran out.
+  Result<void> GetRange(uint64_t offset, uint64_t length, const RangeSink& sink) const;
+
+  // The same into `out`: exactly out.size() bytes at `offset`.
   Result<void> GetRange(uint64_t offset, std::span<std::byte> out) const;
 
   const ObjectVersion& version() const { return version_; }

@@ -28,6 +28,12 @@ struct SourceIdentity {
   bool operator==(const SourceIdentity&) const = default;
 };
 
+// Bytes [offset, offset + length) of a source.
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
@@ -56,6 +62,12 @@ class ByteSource {
 
   // kCorrupt once the source is no longer what it was when opened.
   virtual Result<void> Check() const { return {}; }
+
+  // A hint: these ranges will be read soon. A source whose reads cost a
+  // round trip (a remote object) starts fetching them, together and at
+  // once, and returns without waiting; reads of them then wait only for
+  // what is still under way. Others ignore it. Thread-safe.
+  virtual void Prefetch(std::span<const ByteRange> ranges) const { (void)ranges; }
 
   // name() as messages show it: quoted and escaped when it needs to be.
   std::string shown_name() const;

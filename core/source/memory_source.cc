@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace npzfs::core {
 namespace {
@@ -50,6 +51,16 @@ Result<size_t> SliceSource::ReadAt(uint64_t offset, std::span<std::byte> out) co
   if (offset >= identity_.size) return size_t{0};
   const size_t n = std::min<uint64_t>(out.size(), identity_.size - offset);
   return inner_.ReadAt(base_ + offset, out.first(n));
+}
+
+void SliceSource::Prefetch(std::span<const ByteRange> ranges) const {
+  std::vector<ByteRange> inner;
+  inner.reserve(ranges.size());
+  for (const ByteRange& r : ranges) {
+    if (r.offset >= identity_.size) continue;
+    inner.push_back({base_ + r.offset, std::min(r.length, identity_.size - r.offset)});
+  }
+  inner_.Prefetch(inner);
 }
 
 }  // namespace npzfs::core

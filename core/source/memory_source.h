@@ -54,6 +54,7 @@ class SliceSource final : public ByteSource {
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override;
   const SourceIdentity& identity() const override { return identity_; }
   const std::string& name() const override { return inner_.name(); }
+  void Prefetch(std::span<const ByteRange> ranges) const override;
 
  private:
   const ByteSource& inner_;

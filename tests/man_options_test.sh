@@ -8,8 +8,8 @@ set -euo pipefail
 options_cc=$1 page=$2
 
 names=$( {
-  sed -n '/^std::string UsageText/,/^}/p' "$options_cc" | grep -o -- '-o [a-z_]*' | cut -c4-
-  grep -o 'NPZFS_OPT("[a-z_]*' "$options_cc" | cut -d'"' -f2
+  sed -n '/^std::string UsageText/,/^}/p' "$options_cc" | grep -o -- '-o [a-z0-9_]*' | cut -c4-
+  grep -o 'NPZFS_OPT("[a-z0-9_]*' "$options_cc" | cut -d'"' -f2
 } | sort -u)
 count=$(wc -w <<<"$names")
 # A parse that finds (almost) nothing means this script no longer reads
@@ -20,7 +20,7 @@ if ((count < 8)); then
 fi
 
 # An entry: a .TP or .TQ line, then the name in bold, bare or with "=".
-entries=$(grep -A1 -E '^\.(TP|TQ)$' "$page" | sed -nE 's/^\.BI? ([a-z_]+)(=| |$).*/\1/p' | sort -u)
+entries=$(grep -A1 -E '^\.(TP|TQ)$' "$page" | sed -nE 's/^\.BI? ([a-z0-9_]+)(=| |$).*/\1/p' | sort -u)
 missing=$(comm -23 <(echo "$names") <(echo "$entries"))
 if [[ -n $missing ]]; then
   echo "options without an entry in $page:" $missing

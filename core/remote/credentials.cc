@@ -17,7 +17,7 @@ namespace {
 
 constexpr size_t kMaxFileSize = 1 << 20;
 
-using Section = std::map<std::string, std::string>;
+using Section = AwsIniSection;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -26,10 +26,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// The INI-like files of the AWS CLI: "[section]" lines, "key = value"
-// lines, comments from '#' or ';' at the start of a line. Nested
-// (indented) settings are skipped.
-std::map<std::string, Section> ParseIni(std::string_view text) {
+}  // namespace
+
+std::map<std::string, Section> ParseAwsIni(std::string_view text) {
   std::map<std::string, Section> out;
   Section* current = nullptr;
   while (!text.empty()) {
@@ -50,6 +49,8 @@ std::map<std::string, Section> ParseIni(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 // The sections of the file at `path`, none when it does not exist. Only
 // a regular file is read (a FIFO would block), and read whole with one
@@ -79,7 +80,7 @@ Result<std::map<std::string, Section>> ReadIni(const std::string& path) {
     return Fail(MakeError(Errc::kInvalidArgument, shown + ": larger than 1 MiB, not read"));
   }
   text.resize(have);
-  return ParseIni(text);
+  return ParseAwsIni(text);
 }
 
 std::optional<AwsCredentials> FromSection(const Section& s, const std::string& from) {

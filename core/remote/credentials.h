@@ -3,8 +3,10 @@
 #define NPZFS_CORE_REMOTE_CREDENTIALS_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/base/result.h"
 
@@ -22,6 +24,12 @@ struct AwsSettings {
   std::string region;                         // "" when none is set anywhere
   std::string endpoint;                       // AWS_ENDPOINT_URL(_S3), "" when unset
 };
+
+// The INI-like files of the AWS CLI: "[section]" lines, "key = value"
+// lines, comments from '#' or ';' at the start of a line; nested
+// (indented) settings are skipped, and so is anything else. Any text.
+using AwsIniSection = std::map<std::string, std::string>;
+std::map<std::string, AwsIniSection> ParseAwsIni(std::string_view text);
 
 // Reads a variable of the environment; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(const char*)>;

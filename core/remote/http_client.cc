@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/base/text.h"
+#include "core/remote/http_parse.h"
 #include "core/remote/url.h"
 
 namespace npzfs::core {
@@ -23,63 +24,6 @@ constexpr size_t kMaxErrorBody = 4096;
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-struct ContentRange {
-  bool whole_unknown = false;  // "bytes */SIZE"
-  uint64_t first = 0, last = 0, size = 0;
-};
-
-bool ParseUint(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  out = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
-}
-
-// "bytes FIRST-LAST/SIZE" or "bytes */SIZE"; nullopt for anything else
-// (an unknown size "*" included).
-std::optional<ContentRange> ParseContentRange(std::string_view v) {
-  if (!StartsWithNoCase(v, "bytes ")) return std::nullopt;
-  v.remove_prefix(6);
-  const size_t slash = v.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  ContentRange r;
-  if (!ParseUint(v.substr(slash + 1), r.size)) return std::nullopt;
-  std::string_view span = v.substr(0, slash);
-  if (span == "*") {
-    r.whole_unknown = true;
-    return r;
-  }
-  const size_t dash = span.find('-');
-  if (dash == std::string_view::npos || !ParseUint(span.substr(0, dash), r.first) ||
-      !ParseUint(span.substr(dash + 1), r.last) || r.last < r.first || r.last >= r.size) {
-    return std::nullopt;
-  }
-  return r;
-}
-
-// The text between <Tag> and </Tag> in an S3 error document, escaped and
-// cut short.
-std::string XmlField(const std::string& body, const std::string& tag) {
-  const size_t open = body.find("<" + tag + ">");
-  if (open == std::string::npos) return "";
-  const size_t start = open + tag.size() + 2;
-  const size_t close = body.find("</" + tag + ">", start);
-  if (close == std::string::npos) return "";
-  std::string v = body.substr(start, std::min<size_t>(close - start, 200));
-  return Escape(v);
 }
 
 bool Retryable(CURLcode c) {
@@ -342,10 +286,10 @@ namespace {
 // Why an attempt that is not data failed, for messages.
 std::string Describe(const std::string& shown, long status, const std::string& body) {
   std::string out = shown + ": HTTP " + std::to_string(status);
-  const std::string code = XmlField(body, "Code");
+  const std::string code = S3ErrorField(body, "Code");
   if (!code.empty()) {
     out += " " + code;
-    const std::string msg = XmlField(body, "Message");
+    const std::string msg = S3ErrorField(body, "Message");
     if (!msg.empty()) out += " (" + msg + ")";
   }
   return out;

@@ -2,7 +2,7 @@
 # The benchmark: npzfs against numpy, plain .npy files, fuse-zip and
 # archivemount, as ratios measured in one run (medians of several runs).
 #
-#   tools/bench.sh [--runs N] [--mib SIZE] [--only a,b,c,d,e,f,g,h]
+#   tools/bench.sh [--runs N] [--mib SIZE] [--only a,b,c,d,e,f,g,h,r]
 #
 # Builds npzfs as distributions do (RelWithDebInfo: -O2, where -O3 can hide
 # a quadratic loop) in build-release/, installs fuse-zip, archivemount and
@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
 
-NPZFS_DEPS_EXTRA="fuse-zip archivemount isal" tools/deps.sh
+NPZFS_DEPS_EXTRA="fuse-zip archivemount isal python3-fsspec python3-aiohttp" tools/deps.sh
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPZFS_BUILD_TESTS=OFF >/dev/null
-cmake --build build-release -j "$(nproc)" --target npzfs >/dev/null
+cmake --build build-release -j "$(nproc)" --target npzfs npzinfo >/dev/null
 exec "$(npzfs_python)" tools/bench/bench.py --npzfs build-release/fs/npzfs \
   --data "${NPZFS_BENCH_DATA:-build-release/bench-data}" "$@"

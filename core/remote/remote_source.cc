@@ -237,10 +237,15 @@ RemoteSource::Stream* RemoteSource::ReadAheadFor(uint64_t offset, uint64_t end, 
   if (s->next - s->begin < options_.block_size) return nullptr;
   s->window = s->window == 0 ? 2 * options_.block_size : std::min(2 * s->window, options_.max_window);
   // What is asked for ahead: from where the last ask stopped, if it is
-  // still ahead of this read.
+  // still ahead of this read, to a block boundary; only once it is worth
+  // a request of its own (a quarter of the window), so that requests stay
+  // large however small the reads.
   *from = std::max(s->ahead, end);
   *to = std::min(end + s->window, identity_.size);
-  return *to > *from ? s : nullptr;
+  if (*to < identity_.size) *to = AlignDown(*to, options_.block_size);
+  const uint64_t worth = std::max(options_.block_size, s->window / 4);
+  if (*to <= *from || (*to - *from < worth && *to < identity_.size)) return nullptr;
+  return s;
 }
 
 Result<size_t> RemoteSource::ReadAt(uint64_t offset, std::span<std::byte> out) const {

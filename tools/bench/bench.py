@@ -1,7 +1,7 @@
 """The npzfs benchmark: npzfs against numpy, plain .npy files and other
 FUSE mounters, as ratios measured in one run, medians of several runs.
 
-usage: bench.py --npzfs BIN --data DIR [--runs N] [--only a,b,c,d,e,f,g,h]
+usage: bench.py --npzfs BIN [--npzinfo BIN] --data DIR [--runs N] [--only a,b,c,d,e,f,g,h,r]
 
 Makes its data with numpy in DIR (kept for later runs), mounts with npzfs
 and, where installed, fuse-zip and archivemount, and prints:
@@ -29,6 +29,9 @@ and, where installed, fuse-zip and archivemount, and prints:
      random 4 KiB reads after a pass (the file's pages dropped) vs the same
      reads of the stored copy; the daemon's RSS after reading it whole at
      the defaults, and its disk cache
+ (r) remote archives over HTTP with a 50 ms round trip added: mount time,
+     np.load, random and sequential reads against curl and fsspec
+     (tools/bench/remote_bench.py)
 
 Every archive and .npy file is read once before timing, so all reads come
 from the page cache: the figures are decompression and FUSE, not the disk.
@@ -273,6 +276,7 @@ NEEDS = {
     "d": ("many",), "e": ("seed_npy", "seed_s", "seed_z"), "f": ("big_s", "big_npy"),
     "g": ("distinct", "same", "samedir", "clash"),
     "h": ("big_z", "big_s", "big_gz", "big_sozip"),
+    "r": ("big_z", "big_s", "big_npy", "big_sozip", "seed_s"),
 }
 
 HOSTILE = {
@@ -675,7 +679,8 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=1024)
-    ap.add_argument("--only", default="a,b,c,d,e,f,g,h")
+    ap.add_argument("--npzinfo", help="default: tools/npzinfo beside fs/npzfs's build")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,h,r")
     args = ap.parse_args()
     only = set(args.only.split(","))
     files = ensure_data(args.data, args.mib, only)
@@ -692,6 +697,11 @@ def main():
         bench_g(args.npzfs, files, args.runs)
     if "h" in only:
         bench_h(args.npzfs, files, args.runs)
+    if "r" in only:
+        import remote_bench
+        npzinfo = args.npzinfo or os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(args.npzfs))), "tools", "npzinfo")
+        remote_bench.bench_r(args.npzfs, npzinfo, files, args.runs, args.data)
 
 
 if __name__ == "__main__":

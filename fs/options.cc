@@ -46,10 +46,28 @@ struct RawOptions {
   char* positional[2] = {nullptr, nullptr};
   int extra_positional = 0;
   ~RawOptions() {
-    for (char* p : {cache_size, raw_dir, uid, gid, umask, log_level, log_file, threads, disk_cache,
-                    disk_cache_size, index_dir, index, remote_cache_size, remote_cache_dir,
-                    s3_endpoint, s3_region, ca_file, connect_timeout, stall_timeout, retries,
-                    positional[0], positional[1]}) {
+    for (char* p : {cache_size,
+                    raw_dir,
+                    uid,
+                    gid,
+                    umask,
+                    log_level,
+                    log_file,
+                    threads,
+                    disk_cache,
+                    disk_cache_size,
+                    index_dir,
+                    index,
+                    remote_cache_size,
+                    remote_cache_dir,
+                    s3_endpoint,
+                    s3_region,
+                    ca_file,
+                    connect_timeout,
+                    stall_timeout,
+                    retries,
+                    positional[0],
+                    positional[1]}) {
       std::free(p);
     }
   }
@@ -197,8 +215,8 @@ core::Result<void> ApplyRemote(const RawOptions& raw, Options& o) {
   if (raw.retries) {
     auto v = ParseDigits(raw.retries, 10, 100, "retries");
     if (!v) {
-      return Fail(Bad(std::string("bad value for retries: ") + core::Quote(raw.retries) +
-                      " (0 to 100)"));
+      return Fail(
+          Bad(std::string("bad value for retries: ") + core::Quote(raw.retries) + " (0 to 100)"));
     }
     r.http.retries = static_cast<int>(*v);
   }

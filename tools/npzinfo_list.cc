@@ -11,8 +11,8 @@
 
 #include "core/archive/archive.h"
 #include "core/base/text.h"
-#include "core/npy/header_scan.h"
 #include "core/mount/mounted_archive.h"
+#include "core/npy/header_scan.h"
 #include "tools/npzinfo.h"
 
 namespace npzfs::tools {

@@ -103,8 +103,8 @@ struct HttpClient::Attempt {
     if (status != 206) return;
     auto r = ParseContentRange(content_range);
     if (r && !r->whole_unknown && r->size != object_size) {
-      replaced = "its size is " + std::to_string(r->size) + " bytes, not " +
-                 std::to_string(object_size);
+      replaced =
+          "its size is " + std::to_string(r->size) + " bytes, not " + std::to_string(object_size);
       return;
     }
     if (!etag.empty() && !pinned_etag.empty() && etag != pinned_etag) {
@@ -112,9 +112,8 @@ struct HttpClient::Attempt {
       return;
     }
     if (!r || r->whole_unknown || r->first != first || r->last != last) {
-      reject = "a response that does not match the request (Content-Range " +
-               Quote(content_range) + " for bytes=" + std::to_string(first) + "-" +
-               std::to_string(last) + ")";
+      reject = "a response that does not match the request (Content-Range " + Quote(content_range) +
+               " for bytes=" + std::to_string(first) + "-" + std::to_string(last) + ")";
       return;
     }
     curl_off_t length = -1;

@@ -74,8 +74,8 @@ std::string PieceKey(const std::string& shown_url, const std::string& etag, uint
   return name;
 }
 
-Result<std::unique_ptr<PieceFiles>> PieceFiles::Open(const std::string& dir,
-                                                     const std::string& key, uint64_t limit) {
+Result<std::unique_ptr<PieceFiles>> PieceFiles::Open(const std::string& dir, const std::string& key,
+                                                     uint64_t limit) {
   if (auto r = MakeDir(dir); !r) return Fail(std::move(r).error());
   const std::string mine = dir + "/" + key;
   if (auto r = MakeDir(mine); !r) return Fail(std::move(r).error());
@@ -122,8 +122,8 @@ bool PieceFiles::Load(uint64_t start, std::span<std::byte> out) const {
   bool good = static_cast<uint64_t>(st.st_size) == out.size() + kTrailer;
   if (good) {
     const ssize_t n = ::pread(fd.get(), out.data(), out.size(), 0);
-    const ssize_t t = ::pread(fd.get(), trailer.data(), trailer.size(),
-                              static_cast<off_t>(out.size()));
+    const ssize_t t =
+        ::pread(fd.get(), trailer.data(), trailer.size(), static_cast<off_t>(out.size()));
     uint32_t crc = 0;
     for (int i = 0; i < 4; ++i) crc |= std::to_integer<uint32_t>(trailer[i]) << (8 * i);
     good = n == static_cast<ssize_t>(out.size()) && t == static_cast<ssize_t>(kTrailer) &&

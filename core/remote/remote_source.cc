@@ -65,8 +65,8 @@ Result<std::unique_ptr<RemoteSource>> RemoteSource::Open(std::unique_ptr<HttpCli
                       "Last-Modified date, so versions of the object cannot be told apart";
     } else if (auto files = PieceFiles::Open(options.cache_dir, key, options.cache_dir_size)) {
       s->disk_ = std::move(*files);
-      s->disk_note_ = "remote disk cache: " + Quote(s->disk_->dir(), Quoting::kWhenNeeded) +
-                      " (" + std::to_string(s->disk_->used() >> 20) + " MiB in use of " +
+      s->disk_note_ = "remote disk cache: " + Quote(s->disk_->dir(), Quoting::kWhenNeeded) + " (" +
+                      std::to_string(s->disk_->used() >> 20) + " MiB in use of " +
                       std::to_string(options.cache_dir_size >> 20) + ")";
     } else {
       return Fail(std::move(files).error());
@@ -235,7 +235,8 @@ RemoteSource::Stream* RemoteSource::ReadAheadFor(uint64_t offset, uint64_t end, 
   // A reader that has gone on for a block is sequential: what it reads
   // ahead doubles with each read that goes on.
   if (s->next - s->begin < options_.block_size) return nullptr;
-  s->window = s->window == 0 ? 2 * options_.block_size : std::min(2 * s->window, options_.max_window);
+  s->window =
+      s->window == 0 ? 2 * options_.block_size : std::min(2 * s->window, options_.max_window);
   // What is asked for ahead: from where the last ask stopped, if it is
   // still ahead of this read, to a block boundary; only once it is worth
   // a request of its own (a quarter of the window), so that requests stay
@@ -272,7 +273,8 @@ Result<size_t> RemoteSource::ReadAt(uint64_t offset, std::span<std::byte> out) c
       // Bytes fetched ahead and not read yet take half the cache at most,
       // whatever the number of readers: more would evict each other's.
       const uint64_t cap = options_.cache_size / 2;
-      uint64_t room = std::min(to > from ? to - from : 0, cap > unread_ahead_ ? cap - unread_ahead_ : 0);
+      uint64_t room =
+          std::min(to > from ? to - from : 0, cap > unread_ahead_ ? cap - unread_ahead_ : 0);
       EvictFor(room);
       room = std::min(room, options_.cache_size > held_ ? options_.cache_size - held_ : 0);
       if (room > 0) {

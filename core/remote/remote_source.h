@@ -40,14 +40,14 @@ struct RemoteOptions {
 };
 
 struct RemoteStats {
-  uint64_t requests = 0;     // HTTP requests sent (retries included)
-  uint64_t retries = 0;      // of those, after a failed attempt
-  uint64_t fetched = 0;      // bytes received as data
-  uint64_t disk_bytes = 0;   // bytes read back from the disk cache
-  uint64_t hinted = 0;       // bytes fetched because a range was hinted
-  uint64_t read_ahead = 0;   // bytes fetched ahead of a sequential reader
-  uint64_t held = 0;         // bytes in memory now
-  uint64_t evicted = 0;      // bytes dropped to stay within cache_size
+  uint64_t requests = 0;    // HTTP requests sent (retries included)
+  uint64_t retries = 0;     // of those, after a failed attempt
+  uint64_t fetched = 0;     // bytes received as data
+  uint64_t disk_bytes = 0;  // bytes read back from the disk cache
+  uint64_t hinted = 0;      // bytes fetched because a range was hinted
+  uint64_t read_ahead = 0;  // bytes fetched ahead of a sequential reader
+  uint64_t held = 0;        // bytes in memory now
+  uint64_t evicted = 0;     // bytes dropped to stay within cache_size
 };
 
 // Thread-safe. Reads of bytes already held, or under way, never send a

@@ -87,8 +87,8 @@ void PieceFileCase(std::span<const std::byte> bytes) {
   auto files = PieceFiles::Open(CacheDir(), "fuzz", uint64_t{1} << 30);
   FUZZ_CHECK(files.has_value());
   // The input is the file; Load asks for pieces of a few lengths.
-  for (size_t length : {bytes.size(), bytes.size() >= 12 ? bytes.size() - 12 : size_t{0},
-                        size_t{1}}) {
+  for (size_t length :
+       {bytes.size(), bytes.size() >= 12 ? bytes.size() - 12 : size_t{0}, size_t{1}}) {
     char name[64];
     std::snprintf(name, sizeof name, "/10-%zx", length);
     const std::string file = (*files)->dir() + name;

@@ -51,9 +51,18 @@ int Fail(int code, const std::string& line) {
 
 // What a mount serves; lives until the session ends.
 struct Mounted {
-  std::unique_ptr<core::MountedArchive> archive;
+  std::unique_ptr<core::MountedArchive> archive;  // one archive
+  std::unique_ptr<core::Dataset> dataset;         // or many
   std::unique_ptr<fs::Filesystem> fs;
 };
+
+// Whether the names before the mountpoint make a mount of many archives:
+// several, or one directory.
+bool ManyArchives(const fs::Options& o) {
+  struct stat st {};
+  return o.archives.size() > 1 || (!core::IsRemoteName(o.archive) &&
+                                    ::stat(o.archive.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+}
 
 std::string AbsolutePath(const std::string& path) {
   char buf[PATH_MAX];
@@ -77,42 +86,66 @@ void HideSecrets(int argc, char** argv, const std::string& archive) {
 // Opens the archive and sets up everything the handlers use. Fails only
 // when the archive cannot be mounted at all; what is wrong with members is
 // logged later (LogNotes), once the log is where it goes.
+core::MountOptions MountOptionsOf(const fs::Options& o) {
+  return {o.tree, o.content,
+          o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt, o.index,
+          [](const std::string& line) { spdlog::warn("{}", line); }};
+}
+
 core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
-  auto source = core::OpenArchiveSource(o.archive, o.remote);
-  if (!source) return core::Fail(std::move(source).error());
-  auto archive = core::MountedArchive::Open(
-      std::move(*source),
-      {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt,
-       o.index, [](const std::string& line) { spdlog::warn("{}", line); }});
-  if (!archive) return core::Fail(std::move(archive).error());
   auto m = std::make_unique<Mounted>();
-  m->archive = std::move(*archive);
-  m->fs = std::make_unique<fs::Filesystem>(*m->archive);
-  m->fs->archive_path = core::ShownArchiveName(o.archive);
+  if (ManyArchives(o)) {
+    core::DatasetOptions d{MountOptionsOf(o), o.remote, o.max_open, nullptr};
+    d.on_open = [](size_t, const core::MountedArchive& a, bool first) {
+      if (!first) return;
+      const std::string name = a.archive().source().shown_name();
+      for (const auto& line : a.info()) spdlog::debug("{}: {}", name, line);
+      for (const auto& line : a.warnings()) spdlog::warn("{}: {}", name, line);
+    };
+    auto dataset = core::Dataset::List(o.archives, d);
+    if (!dataset) return core::Fail(std::move(dataset).error());
+    m->dataset = std::move(*dataset);
+    m->fs = std::make_unique<fs::Filesystem>(*m->dataset);
+  } else {
+    auto source = core::OpenArchiveSource(o.archive, o.remote);
+    if (!source) return core::Fail(std::move(source).error());
+    auto archive = core::MountedArchive::Open(std::move(*source), MountOptionsOf(o));
+    if (!archive) return core::Fail(std::move(archive).error());
+    m->archive = std::move(*archive);
+    m->fs = std::make_unique<fs::Filesystem>(*m->archive, core::ShownArchiveName(o.archive));
+  }
   m->fs->owner = {o.uid.value_or(::getuid()), o.gid.value_or(::getgid()), o.umask};
   return m;
 }
 
 void LogNotes(const fs::Options& o, const Mounted& m) {
+  if (m.dataset) {
+    for (const auto& line : m.dataset->warnings()) spdlog::warn("{}", line);
+    spdlog::info("{}: {} archives, at most {} open, cache {} MiB each",
+                 core::Quote(m.fs->shown_source, core::Quoting::kWhenNeeded), m.dataset->size(),
+                 o.max_open, std::max<uint64_t>(8, (o.content.cache_size >> 20) / o.max_open));
+    return;
+  }
   const core::MountedArchive::Timings& t = m.archive->timings();
   spdlog::debug("index {:.1f} ms, npy headers {:.1f} ms, tree {:.1f} ms", t.index_ms, t.scan_ms,
                 t.tree_ms);
   for (const auto& line : m.archive->info()) spdlog::info("{}", line);
   for (const auto& line : m.archive->warnings()) spdlog::warn("{}", line);
   spdlog::info("{}: {} members, cache {} MiB",
-               core::Quote(m.fs->archive_path, core::Quoting::kWhenNeeded),
+               core::Quote(m.fs->shown_source, core::Quoting::kWhenNeeded),
                m.archive->archive().entries().size(), o.content.cache_size >> 20);
 }
 
 // What a remote archive cost, for the log at unmount.
 void LogRemoteStats(const Mounted& m) {
+  if (!m.archive) return;
   const auto* remote = dynamic_cast<const core::RemoteSource*>(&m.archive->archive().source());
   if (remote == nullptr) return;
   const core::RemoteStats s = remote->stats();
   spdlog::info(
       "{}: {} requests ({} retries), {} MiB fetched ({} MiB read ahead, {} MiB hinted), {} MiB "
       "from the disk cache, {} MiB evicted",
-      m.fs->archive_path, s.requests, s.retries, s.fetched >> 20, s.read_ahead >> 20,
+      m.fs->shown_source, s.requests, s.retries, s.fetched >> 20, s.read_ahead >> 20,
       s.hinted >> 20, s.disk_bytes >> 20, s.evicted >> 20);
 }
 
@@ -251,7 +284,7 @@ int Main(int argc, char** argv) {
   }
   LogNotes(o, **mounted);
   (*mounted)->fs->mountpoint = *mountpoint;
-  fs::AddFsname(o, (*mounted)->fs->archive_path, &args);
+  fs::AddFsname(o, (*mounted)->fs->shown_source, &args);
   return Serve(o, &args, **mounted, detached);
 }
 

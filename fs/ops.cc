@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "core/base/text.h"
 #include "core/view/attributes.h"
@@ -50,43 +51,125 @@ void Guard(fuse_req_t req, const char* op, Body&& body) {
   }
 }
 
-struct stat StatOf(const Filesystem& fs, const Node& n) {
-  return core::StatOf(fs.tree, n, fs.owner);
+// What an inode number names: a node of an archive's tree (the archive
+// held open for the request), or a node of a dataset's own tree.
+struct Target {
+  std::shared_ptr<const core::MountedArchive> hold;  // many archives: keeps it open
+  const core::MountedArchive* m = nullptr;
+  ArchiveLog* log = nullptr;
+  const Node* node = nullptr;                // in m's tree
+  const core::DatasetNode* dnode = nullptr;  // the dataset's own (m is null)
+  uint64_t base = 0;                         // added to m's tree's inode numbers
+  uint64_t root_parent = core::Tree::kRootIno;  // the inode number of ".." at m's root
+};
+
+struct stat StatOf(const Filesystem& fs, const Target& t, const Node& n) {
+  struct stat st = core::StatOf(t.m->tree(), n, fs.owner);
+  st.st_ino += t.base;
+  return st;
 }
 
-fuse_entry_param EntryOf(const Filesystem& fs, const Node& n) {
+fuse_entry_param EntryOf(const Filesystem& fs, const Target& t, const Node& n) {
   fuse_entry_param e{};
-  e.ino = fs.tree.Ino(n);
-  e.generation = 0;
-  e.attr = StatOf(fs, n);
+  e.ino = t.base + t.m->tree().Ino(n);
+  e.attr = StatOf(fs, t, n);
   e.attr_timeout = kTimeout;
   e.entry_timeout = kTimeout;
   return e;
 }
 
-// The node of `ino`, or nullptr after replying ENOENT. A number the kernel
-// got from us is always valid; anything else is a bug, logged.
-const Node* NodeOr404(fuse_req_t req, fuse_ino_t ino) {
-  const Node* n = Fs(req).tree.Get(ino);
-  if (n == nullptr) {
+fuse_entry_param EntryOf(const Filesystem& fs, const core::DatasetNode& n) {
+  fuse_entry_param e{};
+  e.ino = fs.dataset->tree().Ino(n);
+  e.attr = core::StatOf(fs.dataset->tree(), n, fs.owner);
+  e.attr_timeout = kTimeout;
+  e.entry_timeout = kTimeout;
+  return e;
+}
+
+// Archive k of a dataset, opened if it must be; nullopt after replying EIO
+// (and logging why, once) when it cannot be.
+std::optional<Target> ArchiveTarget(fuse_req_t req, uint32_t k) {
+  Filesystem& fs = Fs(req);
+  bool first = false;
+  auto m = fs.dataset->Get(k, &first);
+  if (!m) {
+    if (!fs.logs[k]->open_failure_logged.exchange(true)) {
+      spdlog::error("{}", m.error().message);
+    }
+    fuse_reply_err(req, EIO);
+    return std::nullopt;
+  }
+  Target t;
+  t.hold = std::move(*m);
+  t.m = t.hold.get();
+  t.log = fs.logs[k].get();
+  t.log->Size(t.m->archive().entries().size());
+  t.base = core::DatasetTree::InoOf(k, 0);
+  const core::DatasetTree& d = fs.dataset->tree();
+  t.root_parent = d.Ino(d.At(d.NodeOfArchive(k)->parent));
+  return t;
+}
+
+// The target of `ino`, or nullopt after replying. A number the kernel got
+// from us is always valid; anything else is a bug, logged. `open`: false
+// when an archive's root is enough as the dataset lists it (its stat),
+// so that stat-ing a dataset's directories opens no archive.
+std::optional<Target> Resolve(fuse_req_t req, fuse_ino_t ino, bool open = true) {
+  Filesystem& fs = Fs(req);
+  auto unknown = [&]() -> std::optional<Target> {
     spdlog::error("request for unknown inode {}", ino);
     fuse_reply_err(req, ENOENT);
+    return std::nullopt;
+  };
+  if (fs.single != nullptr) {
+    Target t;
+    t.m = fs.single;
+    t.log = fs.logs[0].get();
+    t.node = t.m->tree().Get(ino);
+    if (t.node == nullptr) return unknown();
+    return t;
   }
-  return n;
+  const core::DatasetTree& d = fs.dataset->tree();
+  const uint32_t k = core::DatasetTree::ArchiveOf(ino);
+  if (k == core::kNoArchive || k >= fs.dataset->size()) {
+    Target t;
+    t.dnode = d.Get(ino);
+    if (t.dnode == nullptr) return unknown();
+    return t;
+  }
+  if (d.NodeOfArchive(k) == nullptr) return unknown();
+  const uint64_t in_tree = core::DatasetTree::InArchive(ino);
+  if (!open && in_tree == core::Tree::kRootIno) {
+    Target t;
+    t.dnode = d.NodeOfArchive(k);
+    return t;
+  }
+  auto t = ArchiveTarget(req, k);
+  if (!t) return t;
+  t->node = t->m->tree().Get(in_tree);
+  if (t->node == nullptr) return unknown();
+  return t;
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, "lookup", [&] {
-    const Node* dir = NodeOr404(req, parent);
-    if (dir == nullptr) return;
-    if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
     // No name in the tree is longer (core::SafeMemberPath); the kernel
     // passes names up to 1024 bytes, and a longer one deserves the errno
     // that says so.
     if (std::strlen(name) > core::kNameMax) return (void)fuse_reply_err(req, ENAMETOOLONG);
-    const Node* n = Fs(req).tree.Lookup(*dir, name);
+    auto t = Resolve(req, parent);
+    if (!t) return;
+    if (t->dnode != nullptr) {
+      const core::DatasetNode* n = Fs(req).dataset->tree().Lookup(*t->dnode, name);
+      if (n == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      fuse_entry_param e = EntryOf(Fs(req), *n);
+      return (void)fuse_reply_entry(req, &e);
+    }
+    if (t->node->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+    const Node* n = t->m->tree().Lookup(*t->node, name);
     if (n == nullptr) return (void)fuse_reply_err(req, ENOENT);
-    fuse_entry_param e = EntryOf(Fs(req), *n);
+    fuse_entry_param e = EntryOf(Fs(req), *t, *n);
     fuse_reply_entry(req, &e);
   });
 }
@@ -97,24 +180,34 @@ void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(re
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Guard(req, "getattr", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
-    struct stat st = StatOf(Fs(req), *n);
+    auto t = Resolve(req, ino, /*open=*/false);
+    if (!t) return;
+    struct stat st = t->dnode != nullptr
+                         ? core::StatOf(Fs(req).dataset->tree(), *t->dnode, Fs(req).owner)
+                         : StatOf(Fs(req), *t, *t->node);
     fuse_reply_attr(req, &st, kTimeout);
   });
 }
 
-void LogReadError(Filesystem& fs, const Node& n, uint64_t offset, const core::Error& error) {
-  if (fs.read_error_logged[n.member].exchange(true)) return;
-  spdlog::error("{}: read at offset {} failed: {}", core::Quote(fs.tree.PathOf(n)), offset,
-                error.message);
+void LogReadError(const Target& t, const Node& n, uint64_t offset, const core::Error& error) {
+  if (t.log->read_error_logged[n.member].exchange(true)) return;
+  std::string where = core::Quote(t.m->tree().PathOf(n));
+  if (t.hold) where = core::Quote(t.log->archive_path, core::Quoting::kWhenNeeded) + ": " + where;
+  spdlog::error("{}: read at offset {} failed: {}", where, offset, error.message);
 }
+
+// An open file of a dataset holds its archive open (fuse_file_info::fh),
+// whatever max_open says, until it is released.
+using Held = std::shared_ptr<const core::MountedArchive>;
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "open", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
-    if (n->kind == NodeKind::kDir) return (void)fuse_reply_err(req, EISDIR);
+    auto t = Resolve(req, ino);
+    if (!t) return;
+    if (t->dnode != nullptr || t->node->kind == NodeKind::kDir) {
+      return (void)fuse_reply_err(req, EISDIR);
+    }
+    const Node* n = t->node;
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
       return (void)fuse_reply_err(req, EROFS);
     }
@@ -124,16 +217,24 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = Fs(req);
     if (core::CheckedAtOpen(*n)) {
       std::byte none;
-      auto r = fs.mounted.content().Read(n->member, n->base, std::span(&none, 0));
+      auto r = t->m->content().Read(n->member, n->base, std::span(&none, 0));
       if (!r) {
-        LogReadError(fs, *n, 0, r.error());
+        LogReadError(*t, *n, 0, r.error());
         return (void)fuse_reply_err(req, ToErrno(r.error()));
       }
     }
     std::call_once(fs.readahead_raised,
                    [&fs] { RaiseReadahead(fs.mountpoint, fs.device, kReadaheadKib); });
-    fuse_reply_open(req, fi);
+    if (t->hold) fi->fh = reinterpret_cast<uint64_t>(new Held(t->hold));
+    if (fuse_reply_open(req, fi) != 0 && t->hold) {
+      delete reinterpret_cast<Held*>(fi->fh);  // the open was interrupted: no release comes
+    }
   });
+}
+
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<Held*>(fi->fh);
+  fuse_reply_err(req, 0);
 }
 
 // A page-aligned buffer per thread: reads into buffers at page offset 8 or
@@ -171,18 +272,33 @@ void ReplyPieces(fuse_req_t req, const core::ReadReply& reply) {
   fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
 }
 
-void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Guard(req, "read", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
-    if (n->kind == NodeKind::kDir) return (void)fuse_reply_err(req, EISDIR);
+    // A dataset's file holds its archive: no lookup in the dataset.
+    std::optional<Target> t;
+    if (fi != nullptr && fi->fh != 0) {
+      Filesystem& fs = Fs(req);
+      const uint32_t k = core::DatasetTree::ArchiveOf(ino);
+      t.emplace();
+      t->hold = *reinterpret_cast<Held*>(fi->fh);
+      t->m = t->hold.get();
+      t->log = fs.logs[k].get();
+      t->base = core::DatasetTree::InoOf(k, 0);
+      t->node = t->m->tree().Get(core::DatasetTree::InArchive(ino));
+    } else {
+      t = Resolve(req, ino);
+      if (!t) return;
+    }
+    if (t->node == nullptr || t->node->kind == NodeKind::kDir) {
+      return (void)fuse_reply_err(req, EISDIR);
+    }
+    const Node* n = t->node;
     const uint64_t offset = static_cast<uint64_t>(off);
     if (off < 0 || offset >= n->size) return (void)fuse_reply_buf(req, nullptr, 0);
     const size_t want = std::min<uint64_t>(size, n->size - offset);
-    auto reply =
-        Fs(req).mounted.content().Read(n->member, n->base + offset, want, ReadBuffer(want));
+    auto reply = t->m->content().Read(n->member, n->base + offset, want, ReadBuffer(want));
     if (!reply) {
-      LogReadError(Fs(req), *n, offset, reply.error());
+      LogReadError(*t, *n, offset, reply.error());
       return (void)fuse_reply_err(req, ToErrno(reply.error()));
     }
     ReplyPieces(req, *reply);
@@ -191,9 +307,13 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "opendir", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
-    if (n->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+    // An archive of a dataset is opened here, when it is first listed: a
+    // listing of one that cannot be opened fails with EIO.
+    auto t = Resolve(req, ino);
+    if (!t) return;
+    if (t->dnode == nullptr && t->node->kind != NodeKind::kDir) {
+      return (void)fuse_reply_err(req, ENOTDIR);
+    }
     // No cache_readdir: listing a directory costs the daemon little (a
     // READDIR carries thousands of entries), and the kernel's cached copy
     // would hold the plain entries a `find` got, so that a later `ls -l`
@@ -204,31 +324,58 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// Adds one entry; false when `buf` is full.
+bool AddEntry(fuse_req_t req, std::vector<char>& buf, size_t& used, const std::string& name,
+              fuse_entry_param& e, off_t next, bool plus) {
+  const size_t room = buf.size() - used;
+  const size_t need =
+      plus ? fuse_add_direntry_plus(req, buf.data() + used, room, name.c_str(), &e, next)
+           : fuse_add_direntry(req, buf.data() + used, room, name.c_str(), &e.attr, next);
+  if (need > room) return false;
+  used += need;
+  return true;
+}
+
 // readdir offsets are positions in (".", "..", children...): stable, since
 // nothing changes.
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
-  const Node* dir = NodeOr404(req, ino);
-  if (dir == nullptr) return;
-  if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+  auto t = Resolve(req, ino);
+  if (!t) return;
   const Filesystem& fs = Fs(req);
-  const auto kids = fs.tree.Children(*dir);
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t k = static_cast<size_t>(std::max<off_t>(off, 0)); k < kids.size() + 2; ++k) {
-    const Node& n = k == 0 ? *dir : k == 1 ? fs.tree.At(dir->parent) : fs.tree.At(kids[k - 2]);
-    const std::string name = k == 0 ? "." : k == 1 ? ".." : std::string(fs.tree.Name(n));
-    size_t need;
-    if (plus) {
+  if (t->dnode != nullptr) {
+    const core::DatasetTree& d = fs.dataset->tree();
+    const auto& kids = t->dnode->children;
+    for (size_t k = static_cast<size_t>(std::max<off_t>(off, 0)); k < kids.size() + 2; ++k) {
+      const core::DatasetNode& n = k == 0   ? *t->dnode
+                                   : k == 1 ? d.At(t->dnode->parent)
+                                            : d.At(kids[k - 2]);
       fuse_entry_param e = EntryOf(fs, n);
-      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &e,
-                                    static_cast<off_t>(k + 1));
-    } else {
-      struct stat st = StatOf(fs, n);
-      need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &st,
-                               static_cast<off_t>(k + 1));
+      const std::string name = k == 0 ? "." : k == 1 ? ".." : n.name;
+      if (!AddEntry(req, buf, used, name, e, static_cast<off_t>(k + 1), plus)) break;
     }
-    if (need > size - used) break;
-    used += need;
+    return (void)fuse_reply_buf(req, buf.data(), used);
+  }
+  const Node* dir = t->node;
+  if (dir->kind != NodeKind::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+  const core::Tree& tree = t->m->tree();
+  const auto kids = tree.Children(*dir);
+  const bool is_root = tree.Ino(*dir) == core::Tree::kRootIno;
+  for (size_t k = static_cast<size_t>(std::max<off_t>(off, 0)); k < kids.size() + 2; ++k) {
+    fuse_entry_param e;
+    std::string name;
+    if (k == 1 && is_root && fs.dataset != nullptr) {
+      // The root of a dataset's archive: ".." is the dataset's directory.
+      const core::DatasetTree& d = fs.dataset->tree();
+      e = EntryOf(fs, *d.Get(t->root_parent));
+      name = "..";
+    } else {
+      const Node& n = k == 0 ? *dir : k == 1 ? tree.At(dir->parent) : tree.At(kids[k - 2]);
+      e = EntryOf(fs, *t, n);
+      name = k == 0 ? "." : k == 1 ? ".." : std::string(tree.Name(n));
+    }
+    if (!AddEntry(req, buf, used, name, e, static_cast<off_t>(k + 1), plus)) break;
   }
   fuse_reply_buf(req, buf.data(), used);
 }
@@ -246,8 +393,12 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
     const Filesystem& fs = Fs(req);
     struct statvfs sv {};
     sv.f_bsize = sv.f_frsize = 4096;
-    sv.f_blocks = (fs.archive.source().size() + 4095) / 4096;
-    sv.f_files = fs.tree.slot_count();
+    if (fs.single != nullptr) {
+      sv.f_blocks = (fs.single->archive().source().size() + 4095) / 4096;
+      sv.f_files = fs.single->tree().slot_count();
+    } else {
+      sv.f_files = fs.dataset->tree().size();
+    }
     sv.f_namemax = core::kNameMax;
     sv.f_flag = ST_RDONLY;
     fuse_reply_statfs(req, &sv);
@@ -256,13 +407,15 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
 
 // The xattrs of a node (core/view/attributes.h), what is wrong with them
 // logged once per member and mount: any reader can ask again and again.
-core::NodeXattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
+core::NodeXattrs XattrsOf(const Target& t, const Node& n, bool with_npy) {
+  const core::MountedArchive& m = *t.m;
   core::NodeXattrs x =
-      core::XattrsOf(fs.archive, fs.mounted.arrays(), fs.tree, n, fs.archive_path, with_npy);
-  if ((!x.header_error && x.dropped.empty()) || fs.xattr_note_logged[n.member].exchange(true)) {
+      core::XattrsOf(m.archive(), m.arrays(), m.tree(), n, t.log->archive_path, with_npy);
+  if ((!x.header_error && x.dropped.empty()) || n.member == core::kNoMember ||
+      t.log->xattr_note_logged[n.member].exchange(true)) {
     return x;
   }
-  const std::string path = core::Quote(fs.tree.PathOf(n));
+  const std::string path = core::Quote(m.tree().PathOf(n));
   if (x.header_error) spdlog::warn("{}: {}", path, x.header_error->message);
   for (const auto& name : x.dropped) {
     spdlog::info("{}: {} is longer than 64 KiB, the kernel's limit, and is left out", path, name);
@@ -270,10 +423,11 @@ core::NodeXattrs XattrsOf(const Filesystem& fs, const Node& n, bool with_npy) {
   return x;
 }
 
-std::string XattrNames(const Filesystem& fs, const Node& n) {
-  const bool read_header = core::ListNeedsHeader(fs.mounted.arrays(), n);
-  const bool known = n.member != core::kNoMember && fs.mounted.arrays()[n.member].header_ok;
-  return core::XattrNameList(XattrsOf(fs, n, read_header), known && !read_header);
+std::string XattrNames(const Target& t, const Node& n) {
+  const auto& arrays = t.m->arrays();
+  const bool read_header = core::ListNeedsHeader(arrays, n);
+  const bool known = n.member != core::kNoMember && arrays[n.member].header_ok;
+  return core::XattrNameList(XattrsOf(t, n, read_header), known && !read_header);
 }
 
 // The kernel's protocol: size 0 asks for the length, a short buffer is
@@ -286,8 +440,6 @@ void ReplyXattrBytes(fuse_req_t req, const std::string& bytes, size_t size) {
 
 void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guard(req, "getxattr", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
     // Every name npzfs has is user.*. The other namespaces (security labels,
     // POSIX ACLs) are not supported at all, and saying so with EOPNOTSUPP
     // rather than ENODATA lets programs stop asking: `ls -l` then asks
@@ -295,7 +447,10 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     // of once per file (2 requests instead of 200,000 over 100,000 files).
     const std::string_view wanted = name;
     if (!wanted.starts_with("user.")) return (void)fuse_reply_err(req, EOPNOTSUPP);
-    for (const auto& [key, value] : XattrsOf(Fs(req), *n, wanted.starts_with("user.npy.")).values) {
+    auto t = Resolve(req, ino);
+    if (!t) return;
+    if (t->dnode != nullptr) return (void)fuse_reply_err(req, ENODATA);
+    for (const auto& [key, value] : XattrsOf(*t, *t->node, wanted.starts_with("user.npy.")).values) {
       if (key == wanted) return ReplyXattrBytes(req, value, size);
     }
     fuse_reply_err(req, ENODATA);
@@ -304,9 +459,10 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 
 void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Guard(req, "listxattr", [&] {
-    const Node* n = NodeOr404(req, ino);
-    if (n == nullptr) return;
-    ReplyXattrBytes(req, XattrNames(Fs(req), *n), size);
+    auto t = Resolve(req, ino);
+    if (!t) return;
+    if (t->dnode != nullptr) return ReplyXattrBytes(req, "", size);
+    ReplyXattrBytes(req, XattrNames(*t, *t->node), size);
   });
 }
 
@@ -364,6 +520,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.link = Link;
   ops.open = Open;
   ops.read = Read;
+  ops.release = Release;
   ops.write = Write;
   ops.opendir = OpenDir;
   ops.readdir = ReadDir;
@@ -380,6 +537,28 @@ fuse_lowlevel_ops MakeOperations() {
 }
 
 }  // namespace
+
+void ArchiveLog::Size(size_t members) {
+  std::call_once(sized, [&] {
+    read_error_logged = std::make_unique<std::atomic<bool>[]>(members);
+    xattr_note_logged = std::make_unique<std::atomic<bool>[]>(members);
+  });
+}
+
+Filesystem::Filesystem(const core::MountedArchive& m, std::string archive_path)
+    : single(&m), shown_source(archive_path) {
+  logs.push_back(std::make_unique<ArchiveLog>());
+  logs[0]->archive_path = std::move(archive_path);
+  logs[0]->Size(m.archive().entries().size());
+}
+
+Filesystem::Filesystem(core::Dataset& d) : dataset(&d), shown_source(d.shown_root()) {
+  logs.reserve(d.size());
+  for (size_t k = 0; k < d.size(); ++k) {
+    logs.push_back(std::make_unique<ArchiveLog>());
+    logs[k]->archive_path = d.shown(k);
+  }
+}
 
 const fuse_lowlevel_ops& Operations() {
   static const fuse_lowlevel_ops ops = MakeOperations();

@@ -11,31 +11,43 @@
 #include <string>
 #include <vector>
 
+#include "core/mount/dataset.h"
 #include "core/mount/mounted_archive.h"
 #include "core/view/attributes.h"
 
 namespace npzfs::fs {
 
-// Everything the handlers need; the session's userdata. The mounted
-// archive is immutable but for its content, which is internally locked.
-// Safe to share among the session's threads.
-struct Filesystem {
-  explicit Filesystem(const core::MountedArchive& m)
-      : mounted(m),
-        archive(m.archive()),
-        tree(m.tree()),
-        read_error_logged(std::make_unique<std::atomic<bool>[]>(archive.entries().size())),
-        xattr_note_logged(std::make_unique<std::atomic<bool>[]>(archive.entries().size())) {}
-
-  const core::MountedArchive& mounted;
-  const core::Archive& archive;
-  const core::Tree& tree;
-  std::string archive_path;  // absolute, symlinks resolved
-  core::Ownership owner;
+// What the handlers say about one archive, for as long as the mount
+// lives: its name, and which of its members' problems were logged.
+struct ArchiveLog {
+  std::string archive_path;  // absolute, symlinks resolved; a URL without secrets
+  std::once_flag sized;
   // Set once a member's read failure has been logged: one line per member.
   std::unique_ptr<std::atomic<bool>[]> read_error_logged;
   // Set once a problem with a member's xattrs has been logged.
   std::unique_ptr<std::atomic<bool>[]> xattr_note_logged;
+  std::atomic<bool> open_failure_logged{false};
+
+  // Sizes the flags for `members` (once; an archive reopened has the same).
+  void Size(size_t members);
+};
+
+// Everything the handlers need; the session's userdata. Either one
+// archive (`single`) or many (`dataset`, each opened when first used).
+// The archives are immutable but for their content, which is internally
+// locked. Safe to share among the session's threads.
+struct Filesystem {
+  // A mount of one archive.
+  explicit Filesystem(const core::MountedArchive& m, std::string archive_path);
+  // A mount of many.
+  explicit Filesystem(core::Dataset& d);
+
+  const core::MountedArchive* single = nullptr;
+  core::Dataset* dataset = nullptr;
+  std::vector<std::unique_ptr<ArchiveLog>> logs;  // by archive (one for `single`)
+  // The source the mount table shows.
+  std::string shown_source;
+  core::Ownership owner;
   std::string mountpoint;  // absolute
   dev_t device = 0;        // the mount's, for its readahead (Session::device)
   std::once_flag readahead_raised;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/base/text.h"
 
@@ -41,10 +42,10 @@ struct RawOptions {
   char* connect_timeout = nullptr;
   char* stall_timeout = nullptr;
   char* retries = nullptr;
+  char* max_open = nullptr;
   int has_fsname = 0;
   int has_subtype = 0;
-  char* positional[2] = {nullptr, nullptr};
-  int extra_positional = 0;
+  std::vector<std::string> positional;
   ~RawOptions() {
     for (char* p : {cache_size,
                     raw_dir,
@@ -66,8 +67,7 @@ struct RawOptions {
                     connect_timeout,
                     stall_timeout,
                     retries,
-                    positional[0],
-                    positional[1]}) {
+                    max_open}) {
       std::free(p);
     }
   }
@@ -101,6 +101,7 @@ const fuse_opt kOptions[] = {
     NPZFS_OPT("connect_timeout=%s", connect_timeout, 0),
     NPZFS_OPT("stall_timeout=%s", stall_timeout, 0),
     NPZFS_OPT("retries=%s", retries, 0),
+    NPZFS_OPT("max_open=%s", max_open, 0),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
     FUSE_OPT_KEY("subtype=", kKeySubtype),
     FUSE_OPT_END,
@@ -112,13 +113,7 @@ int OnArg(void* data, const char* arg, int key, fuse_args*) {
   auto* raw = static_cast<RawOptions*>(data);
   switch (key) {
     case FUSE_OPT_KEY_NONOPT:
-      for (char*& slot : raw->positional) {
-        if (slot == nullptr) {
-          slot = strdup(arg);
-          return 0;
-        }
-      }
-      raw->extra_positional = 1;
+      raw->positional.emplace_back(arg);
       return 0;
     case kKeyFsname:
       raw->has_fsname = 1;
@@ -211,6 +206,14 @@ core::Result<void> ApplyRemote(const RawOptions& raw, Options& o) {
     auto v = ParseSeconds(raw.stall_timeout, "stall_timeout");
     if (!v) return Fail(std::move(v).error());
     r.http.stall_timeout = *v;
+  }
+  if (raw.max_open) {
+    auto v = ParseDigits(raw.max_open, 10, 65536, "max_open");
+    if (!v || *v == 0) {
+      return Fail(Bad(std::string("bad value for max_open: ") + core::Quote(raw.max_open) +
+                      " (1 to 65536)"));
+    }
+    o.max_open = static_cast<size_t>(*v);
   }
   if (raw.retries) {
     auto v = ParseDigits(raw.retries, 10, 100, "retries");
@@ -345,12 +348,12 @@ core::Result<Options> ParseOptions(int argc, char** argv, fuse_args* session_arg
   o.max_threads = cmd.max_threads;
   if (o.show_help || o.show_version) return o;
 
-  if (raw.extra_positional)
-    return Fail(Bad("too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"));
-  if (!raw.positional[0]) return Fail(Bad("no archive given (usage: npzfs ARCHIVE MOUNTPOINT)"));
-  if (!raw.positional[1]) return Fail(Bad("no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)"));
-  o.archive = raw.positional[0];
-  o.mountpoint = raw.positional[1];
+  constexpr const char* kUsage = " (usage: npzfs ARCHIVE|URL|DIR|ARCHIVE... MOUNTPOINT)";
+  if (raw.positional.empty()) return Fail(Bad(std::string("no archive given") + kUsage));
+  if (raw.positional.size() == 1) return Fail(Bad(std::string("no mountpoint given") + kUsage));
+  o.archives.assign(raw.positional.begin(), raw.positional.end() - 1);
+  o.archive = o.archives[0];
+  o.mountpoint = raw.positional.back();
 
   // Read-only, and the kernel checks the modes (so uid=, gid= and umask=
   // mean what they say); -o ro also makes the kernel itself answer EROFS
@@ -374,8 +377,10 @@ void AddFsname(const Options& options, const std::string& archive, fuse_args* se
 }
 
 std::string UsageText(const char* program) {
-  return std::string("usage: ") + program + " [OPTIONS] ARCHIVE MOUNTPOINT\n\n" +
-         "Mounts a NumPy .npz archive read-only as a directory of .npy files.\n\n"
+  return std::string("usage: ") + program + " [OPTIONS] ARCHIVE|URL MOUNTPOINT\n" +
+         "       " + program + " [OPTIONS] DIR|ARCHIVE... MOUNTPOINT\n\n" +
+         "Mounts a NumPy .npz archive read-only as a directory of .npy files; a\n"
+         "directory of archives, or several, as a directory per archive.\n\n"
          "npzfs options:\n"
          "    -o cache_size=SIZE     memory for decompressed data (K, M, G suffixes;\n"
          "                           default 32M)\n"
@@ -407,7 +412,10 @@ std::string UsageText(const char* program) {
          "    -o connect_timeout=S   seconds to connect (default 10)\n"
          "    -o stall_timeout=S     seconds without data before a request is retried\n"
          "                           (default 20)\n"
-         "    -o retries=N           retries of a failed request (default 5)\n\n";
+         "    -o retries=N           retries of a failed request (default 5)\n"
+         "  Many archives (DIR, or ARCHIVE...):\n"
+         "    -o max_open=N          archives kept open at once (default 8); memory\n"
+         "                           and disk caches are shared out among them\n\n";
 }
 
 }  // namespace npzfs::fs

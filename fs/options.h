@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/read/disk_cache.h"
@@ -20,8 +21,10 @@
 namespace npzfs::fs {
 
 struct Options {
-  std::string archive;     // as given
-  std::string mountpoint;  // as given
+  std::string archive;                // as given: the first of `archives`
+  std::vector<std::string> archives;  // every name before the mountpoint
+  std::string mountpoint;             // as given
+  size_t max_open = 8;                // many archives: how many are kept open
   core::ContentOptions content;
   core::DiskCacheOptions disk_cache;  // size 0: none
   core::IndexOptions index;

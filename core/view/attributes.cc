@@ -21,6 +21,19 @@ struct stat StatOf(const Tree& tree, const Node& n, const Ownership& owner) {
   return st;
 }
 
+struct stat StatOf(const DatasetTree& tree, const DatasetNode& n, const Ownership& owner) {
+  struct stat st {};
+  st.st_ino = tree.Ino(n);
+  st.st_mode = S_IFDIR | (0555 & ~owner.umask);
+  st.st_nlink = n.archive != kNoArchive ? 1 : static_cast<nlink_t>(2 + n.children.size());
+  st.st_uid = owner.uid;
+  st.st_gid = owner.gid;
+  st.st_blksize = kBlockSize;
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = n.mtime;
+  st.st_atim.tv_nsec = st.st_mtim.tv_nsec = st.st_ctim.tv_nsec = n.mtime_nsec;
+  return st;
+}
+
 NodeXattrs XattrsOf(const Archive& archive, const std::vector<ArrayInfo>& arrays, const Tree& tree,
                     const Node& n, std::string_view archive_path, bool with_npy) {
   NodeXattrs x;

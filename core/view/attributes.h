@@ -17,6 +17,7 @@
 #include "core/archive/archive.h"
 #include "core/base/result.h"
 #include "core/npy/header_scan.h"
+#include "core/view/dataset_tree.h"
 #include "core/view/tree.h"
 #include "core/view/xattrs.h"
 
@@ -42,6 +43,12 @@ struct Ownership {
 // the node's mtime (and nanoseconds) as all three times; inode numbers
 // from the tree. Pure.
 struct stat StatOf(const Tree& tree, const Node& n, const Ownership& owner);
+
+// A node of a mount of many archives: a directory r-xr-xr-x less the
+// umask; an archive's directory has nlink 1 (its subdirectories are not
+// known before it is opened: `find` then counts on nothing) and the
+// archive file's mtime; the others nlink 2 + their subdirectories. Pure.
+struct stat StatOf(const DatasetTree& tree, const DatasetNode& n, const Ownership& owner);
 
 // Whether opening `n` must read its member first: a read of an empty file
 // never reaches the daemon, so a member that fails to decode (a bad stream

@@ -122,6 +122,19 @@ TEST(OptionsTest, ThreadsAndTheDiskCache) {
   EXPECT_EQ(p.error, "bad value for disk_cache_size: '1Q'");
 }
 
+TEST(OptionsTest, EveryNameBeforeTheMountpointIsAnArchive) {
+  Parsed p = Parse({"-o", "max_open=3", "a.npz", "b.npz", "c.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->archives, (std::vector<std::string>{"a.npz", "b.npz", "c.npz"}));
+  EXPECT_EQ(p.options->archive, "a.npz");
+  EXPECT_EQ(p.options->mountpoint, "mnt");
+  EXPECT_EQ(p.options->max_open, 3u);
+  p = Parse({"a.npz", "mnt"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->archives, std::vector<std::string>{"a.npz"});
+  EXPECT_EQ(p.options->max_open, 8u);
+}
+
 TEST(OptionsTest, RejectsBadValuesWithOneLine) {
   struct Case {
     std::vector<std::string> argv;
@@ -133,9 +146,10 @@ TEST(OptionsTest, RejectsBadValuesWithOneLine) {
            {{"-o", "raw_dir=..", "a", "m"}, "bad value for raw_dir: '..' (one file name)"},
            {{"-o", "uid=-1", "a", "m"}, "bad value for uid: '-1'"},
            {{"-o", "umask=999", "a", "m"}, "bad value for umask: '999'"},
-           {{"a"}, "no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)"},
-           {{}, "no archive given (usage: npzfs ARCHIVE MOUNTPOINT)"},
-           {{"a", "m", "x"}, "too many arguments (usage: npzfs ARCHIVE MOUNTPOINT)"},
+           {{"a"}, "no mountpoint given (usage: npzfs ARCHIVE|URL|DIR|ARCHIVE... MOUNTPOINT)"},
+           {{}, "no archive given (usage: npzfs ARCHIVE|URL|DIR|ARCHIVE... MOUNTPOINT)"},
+           {{"-o", "max_open=0", "a", "m"}, "bad value for max_open: '0' (1 to 65536)"},
+           {{"-o", "max_open=x", "a", "m"}, "bad value for max_open: 'x' (1 to 65536)"},
        }) {
     Parsed p = Parse(c.argv);
     ASSERT_FALSE(p.options) << c.message;

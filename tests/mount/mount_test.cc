@@ -391,7 +391,7 @@ TEST_F(MountTest, FailuresBeforeMountingSayWhatAndLeaveNothingMounted) {
        "npzfs: bad value for log_level: 'loud' (trace, debug, info, warn, error or off)\n"},
       {{StandardArchive("stored")},
        1,
-       "npzfs: no mountpoint given (usage: npzfs ARCHIVE MOUNTPOINT)\n"},
+       "npzfs: no mountpoint given (usage: npzfs ARCHIVE|URL|DIR|ARCHIVE... MOUNTPOINT)\n"},
   };
   for (const Case& c : cases) {
     Outcome o = RunNpzfs(c.args);

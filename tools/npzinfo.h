@@ -35,6 +35,10 @@ void AddList(CLI::App& app, Command& run);
 // `npzinfo index ARCHIVE [--index-dir DIR | --index FILE] [--threads N]`.
 void AddIndex(CLI::App& app, Command& run);
 
+// `npzinfo pack IN OUT [--store] [--level N] [--chunk SIZE] [--align N]
+// [--threads N] [--verify]`.
+void AddPack(CLI::App& app, Command& run);
+
 }  // namespace npzfs::tools
 
 #endif  // NPZFS_TOOLS_NPZINFO_H_

@@ -2,6 +2,8 @@
 //
 //   npzinfo [list] ARCHIVE [--json]
 //   npzinfo index ARCHIVE [--index-dir DIR | --index FILE] [--threads N]
+//   npzinfo pack IN OUT [--store] [--level N] [--chunk SIZE] [--align N]
+//                [--threads N] [--verify]
 //
 // Exit status: 0 done; 1 the archive cannot be read (one line on stderr
 // naming the file and the reason); 2 usage error (one line and a hint on
@@ -38,7 +40,7 @@ std::string ShownArchive(const std::string& archive) {
 namespace {
 
 // Every subcommand, in the order --help lists them.
-constexpr void (*kSubcommands[])(CLI::App&, Command&) = {AddList, AddIndex};
+constexpr void (*kSubcommands[])(CLI::App&, Command&) = {AddList, AddIndex, AddPack};
 
 // What a command line that names no subcommand means.
 constexpr std::string_view kDefaultSubcommand = "list";

@@ -97,8 +97,10 @@ core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
   if (ManyArchives(o)) {
     core::DatasetOptions d{MountOptionsOf(o), o.remote, o.max_open, nullptr};
     d.on_open = [](size_t, const core::MountedArchive& a, bool first) {
-      if (!first) return;
       const std::string name = a.archive().source().shown_name();
+      spdlog::debug("{}: opened{} ({} members)", name, first ? "" : " again",
+                    a.archive().entries().size());
+      if (!first) return;
       for (const auto& line : a.info()) spdlog::debug("{}: {}", name, line);
       for (const auto& line : a.warnings()) spdlog::warn("{}: {}", name, line);
     };

@@ -101,6 +101,13 @@ std::unique_ptr<MountedNpz> MountedNpz::Start(const std::string& archive,
 std::unique_ptr<MountedNpz> MountedNpz::StartAt(const std::string& archive,
                                                 const std::string& mountpoint,
                                                 const std::vector<std::string>& args) {
+  return StartMany({archive}, mountpoint, args);
+}
+
+std::unique_ptr<MountedNpz> MountedNpz::StartMany(const std::vector<std::string>& archives,
+                                                  const std::string& mountpoint,
+                                                  const std::vector<std::string>& args) {
+  const std::string& archive = archives.front();
   std::unique_ptr<MountedNpz> m(new MountedNpz);
   m->mnt_ = mountpoint;
   m->log_ = m->dir_.Join("npzfs.log");
@@ -113,7 +120,7 @@ std::unique_ptr<MountedNpz> MountedNpz::StartAt(const std::string& archive,
   });
   if (!index_given) argv.insert(argv.end(), {"-o", "index_dir=" + m->dir_.Join("index")});
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(archive);
+  argv.insert(argv.end(), archives.begin(), archives.end());
   argv.push_back(m->mnt_);
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());

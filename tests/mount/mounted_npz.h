@@ -39,6 +39,10 @@ class MountedNpz {
   static std::unique_ptr<MountedNpz> StartAt(const std::string& archive,
                                              const std::string& mountpoint,
                                              const std::vector<std::string>& args = {});
+  // `npzfs -f ARGS... ARCHIVES... MOUNTPOINT`: a mount of many.
+  static std::unique_ptr<MountedNpz> StartMany(const std::vector<std::string>& archives,
+                                               const std::string& mountpoint,
+                                               const std::vector<std::string>& args = {});
   ~MountedNpz();
   MountedNpz(const MountedNpz&) = delete;
   MountedNpz& operator=(const MountedNpz&) = delete;

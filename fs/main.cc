@@ -60,8 +60,9 @@ struct Mounted {
 // several, or one directory.
 bool ManyArchives(const fs::Options& o) {
   struct stat st {};
-  return o.archives.size() > 1 || (!core::IsRemoteName(o.archive) &&
-                                    ::stat(o.archive.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+  return o.archives.size() > 1 || core::IsS3Prefix(o.archive) ||
+         (!core::IsRemoteName(o.archive) && ::stat(o.archive.c_str(), &st) == 0 &&
+          S_ISDIR(st.st_mode));
 }
 
 std::string AbsolutePath(const std::string& path) {
@@ -87,9 +88,8 @@ void HideSecrets(int argc, char** argv, const std::string& archive) {
 // when the archive cannot be mounted at all; what is wrong with members is
 // logged later (LogNotes), once the log is where it goes.
 core::MountOptions MountOptionsOf(const fs::Options& o) {
-  return {o.tree, o.content,
-          o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt, o.index,
-          [](const std::string& line) { spdlog::warn("{}", line); }};
+  return {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt,
+          o.index, [](const std::string& line) { spdlog::warn("{}", line); }};
 }
 
 core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {

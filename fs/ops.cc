@@ -57,9 +57,9 @@ struct Target {
   std::shared_ptr<const core::MountedArchive> hold;  // many archives: keeps it open
   const core::MountedArchive* m = nullptr;
   ArchiveLog* log = nullptr;
-  const Node* node = nullptr;                // in m's tree
-  const core::DatasetNode* dnode = nullptr;  // the dataset's own (m is null)
-  uint64_t base = 0;                         // added to m's tree's inode numbers
+  const Node* node = nullptr;                   // in m's tree
+  const core::DatasetNode* dnode = nullptr;     // the dataset's own (m is null)
+  uint64_t base = 0;                            // added to m's tree's inode numbers
   uint64_t root_parent = core::Tree::kRootIno;  // the inode number of ".." at m's root
 };
 
@@ -450,7 +450,8 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     auto t = Resolve(req, ino);
     if (!t) return;
     if (t->dnode != nullptr) return (void)fuse_reply_err(req, ENODATA);
-    for (const auto& [key, value] : XattrsOf(*t, *t->node, wanted.starts_with("user.npy.")).values) {
+    for (const auto& [key, value] :
+         XattrsOf(*t, *t->node, wanted.starts_with("user.npy.")).values) {
       if (key == wanted) return ReplyXattrBytes(req, value, size);
     }
     fuse_reply_err(req, ENODATA);

@@ -377,8 +377,8 @@ void AddFsname(const Options& options, const std::string& archive, fuse_args* se
 }
 
 std::string UsageText(const char* program) {
-  return std::string("usage: ") + program + " [OPTIONS] ARCHIVE|URL MOUNTPOINT\n" +
-         "       " + program + " [OPTIONS] DIR|ARCHIVE... MOUNTPOINT\n\n" +
+  return std::string("usage: ") + program + " [OPTIONS] ARCHIVE|URL MOUNTPOINT\n" + "       " +
+         program + " [OPTIONS] DIR|ARCHIVE... MOUNTPOINT\n\n" +
          "Mounts a NumPy .npz archive read-only as a directory of .npy files; a\n"
          "directory of archives, or several, as a directory per archive.\n\n"
          "npzfs options:\n"

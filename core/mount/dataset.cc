@@ -10,6 +10,7 @@
 #include "core/archive/zip_index.h"
 #include "core/base/notes.h"
 #include "core/base/text.h"
+#include "core/remote/s3_list.h"
 #include "core/remote/url.h"
 #include "core/source/file_source.h"
 
@@ -32,6 +33,14 @@ std::string WithoutSuffix(std::string_view name) {
 DatasetItem ItemOf(std::string path, const struct stat& st) {
   return {std::move(path), st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec)};
 }
+
+}  // namespace
+
+bool IsS3Prefix(std::string_view name) {
+  return StartsWithNoCase(name, "s3://") && !name.empty() && name.back() == '/';
+}
+
+namespace {
 
 // The last component of a URL's path, without its query.
 std::string UrlBaseName(std::string_view shown) {
@@ -58,7 +67,28 @@ Result<std::unique_ptr<Dataset>> Dataset::List(const std::vector<std::string>& n
   struct stat st {};
   const bool one_dir = names.size() == 1 && !IsRemoteName(names[0]) &&
                        ::stat(names[0].c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  if (one_dir) {
+  if (names.size() == 1 && IsS3Prefix(names[0])) {
+    auto listed = ListS3Prefix(names[0], options.remote, ProcessEnvironment());
+    if (!listed) return Fail(std::move(listed).error());
+    const std::string shown = RedactUrl(names[0]);
+    d->shown_root_ = shown;
+    const std::string_view rest = std::string_view(names[0]).substr(5);
+    const std::string bucket(rest.substr(0, rest.find('/')));
+    const size_t prefix_len = rest.size() - bucket.size() - 1;
+    for (S3Object& o : *listed) {
+      if (!HasSuffix(o.key)) continue;
+      std::string rel = WithoutSuffix(std::string_view(o.key).substr(prefix_len));
+      auto safe = SafeMemberPath(rel);
+      if (!safe || *safe != rel) {
+        notes.Add(NoteKind::kBadName, Quote(o.key) + ": left out for its name");
+        continue;
+      }
+      root_mtime = std::max(root_mtime, o.mtime);
+      items.push_back({std::move(rel), o.mtime, 0});
+      const std::string url = "s3://" + bucket + "/" + o.key;
+      d->archives_.push_back({url, url});
+    }
+  } else if (one_dir) {
     const std::string root = ShownArchiveName(names[0]);
     d->shown_root_ = root;
     root_mtime = st.st_mtim.tv_sec;
@@ -107,9 +137,9 @@ Result<std::unique_ptr<Dataset>> Dataset::List(const std::vector<std::string>& n
       const std::string shown = Quote(name, Quoting::kWhenNeeded);
       if (::stat(name.c_str(), &st) != 0) return Fail(IoError(errno, shown));
       if (!S_ISREG(st.st_mode)) {
-        return Fail(MakeError(Errc::kInvalidArgument, shown + ": not a regular file (" +
-                                                          std::string(FileTypeName(st.st_mode)) +
-                                                          ")"));
+        return Fail(MakeError(
+            Errc::kInvalidArgument,
+            shown + ": not a regular file (" + std::string(FileTypeName(st.st_mode)) + ")"));
       }
       items.push_back(ItemOf(WithoutSuffix(stdfs::path(name).filename().string()), st));
       d->archives_.push_back({name, ShownArchiveName(name)});

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/mutex.h"
@@ -24,6 +25,9 @@
 #include "core/view/dataset_tree.h"
 
 namespace npzfs::core {
+
+// True for s3://bucket/ and s3://bucket/prefix/: every archive under it.
+bool IsS3Prefix(std::string_view name);
 
 struct DatasetOptions {
   // For each archive. cache_size, disk_cache's size and remote_cache_size
@@ -46,8 +50,9 @@ struct DatasetStats {
 class Dataset {
  public:
   // `names`: one directory, whose *.npz files (recursively; symbolic links
-  // to files followed, to directories not) are the archives, or archives
-  // (paths or URLs). Nothing is opened. Errors, naming the file:
+  // to files followed, to directories not) are the archives; one S3 prefix
+  // (IsS3Prefix), whose *.npz objects are; or archives (paths or URLs).
+  // Nothing is opened. Errors, naming the file:
   // kNotFound, kIo (a directory that cannot be read), kInvalidArgument (a
   // name that is neither a regular file, a directory nor a URL).
   static Result<std::unique_ptr<Dataset>> List(const std::vector<std::string>& names,

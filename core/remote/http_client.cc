@@ -59,6 +59,7 @@ struct HttpClient::Attempt {
   // `object_size` bytes whose ETag is `etag` (when both sides have one).
   std::vector<std::byte>* grow = nullptr;
   uint64_t limit = 0;
+  const std::string* url = nullptr;  // instead of the client's
   const RangeSink* sink = nullptr;
   uint64_t first = 0, last = 0, object_size = 0;
   std::string pinned_etag;
@@ -210,7 +211,7 @@ void HttpClient::Send(Attempt& a, const std::string& range, bool conditional) co
   }
   a.handle = c;
   curl_easy_reset(c);  // keeps the connection for the next request
-  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, a.url != nullptr ? a.url->c_str() : url_.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
@@ -244,7 +245,7 @@ void HttpClient::Send(Attempt& a, const std::string& range, bool conditional) co
   for (auto* f = static_cast<curl_slist*>(headers_); f != nullptr; f = f->next) {
     h = curl_slist_append(h, f->data);
   }
-  h = curl_slist_append(h, ("Range: " + range).c_str());
+  if (!range.empty()) h = curl_slist_append(h, ("Range: " + range).c_str());
   if (conditional) {
     if (strong_etag_) {
       h = curl_slist_append(h, ("If-Match: " + version_.etag).c_str());
@@ -356,6 +357,39 @@ Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
     strong_etag_ = !v.etag.empty() && !StartsWithNoCase(v.etag, "W/");
     bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
     return buf;
+  }
+  return Fail(Error{Errc::kIo, EIO, last + " (gave up after retrying)"});
+}
+
+Result<std::string> HttpClient::GetDocument(const std::string& url, size_t limit) const {
+  const auto start = Clock::now();
+  std::string last;
+  for (int n = 0; WaitBeforeAttempt(n, start); ++n) {
+    std::vector<std::byte> buf;
+    Attempt a;
+    a.grow = &buf;
+    a.limit = limit;
+    a.url = &url;
+    Send(a, "", false);
+    if (a.overflow) {
+      return Fail(MakeError(Errc::kIo, shown_ + ": a listing larger than " +
+                                           std::to_string(limit >> 20) + " MiB"));
+    }
+    if (a.code != CURLE_OK) {
+      last = shown_ + ": " + CurlReason(a.code, a.error);
+      if (Retryable(a.code)) continue;
+      return Fail(Error{Errc::kIo, EIO, last});
+    }
+    if (RetryableStatus(a.status)) {
+      last = Describe(shown_, a.status, a.body);
+      continue;
+    }
+    if (a.status == 404) return Fail(MakeError(Errc::kNotFound, Describe(shown_, 404, a.body)));
+    if (a.status == 401 || a.status == 403) {
+      return Fail(Error{Errc::kIo, EACCES, Describe(shown_, a.status, a.body)});
+    }
+    if (a.status != 200) return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body)});
+    return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
   }
   return Fail(Error{Errc::kIo, EIO, last + " (gave up after retrying)"});
 }

@@ -80,6 +80,12 @@ class HttpClient {
   // The same into `out`: exactly out.size() bytes at `offset`.
   Result<void> GetRange(uint64_t offset, std::span<std::byte> out) const;
 
+  // The whole body of a plain GET of `url` (signed like every request of
+  // this client), at most `limit` bytes; a listing, not an object.
+  // Retried like GetRange. Errors name the client's URL: kNotFound,
+  // kIo (EACCES for 401/403, EIO otherwise; a larger body).
+  Result<std::string> GetDocument(const std::string& url, size_t limit) const;
+
   const ObjectVersion& version() const { return version_; }
   const std::string& shown() const { return shown_; }
   bool replaced() const { return replaced_.load(std::memory_order_relaxed); }

@@ -19,8 +19,9 @@ DatasetTree DatasetTree::Build(std::span<const DatasetItem> items, int64_t root_
   for (size_t k = 0; k < items.size(); ++k) {
     auto [it, fresh] = last.try_emplace(items[k].path, k);
     if (!fresh) {
-      notes.Add(NoteKind::kDuplicate, Quote(items[k].path) + ": more than one archive has this "
-                                                               "name; the last one named is shown");
+      notes.Add(NoteKind::kDuplicate, Quote(items[k].path) +
+                                          ": more than one archive has this "
+                                          "name; the last one named is shown");
       it->second = k;
     }
   }
@@ -34,8 +35,12 @@ DatasetTree DatasetTree::Build(std::span<const DatasetItem> items, int64_t root_
       auto [it, fresh] = dirs.try_emplace(std::string(path.substr(0, slash)), 0);
       if (fresh) {
         it->second = static_cast<uint32_t>(t.nodes_.size());
-        t.nodes_.push_back({std::string(path.substr(start, slash - start)), parent, kNoArchive,
-                            {}, root_mtime, 0});
+        t.nodes_.push_back({std::string(path.substr(start, slash - start)),
+                            parent,
+                            kNoArchive,
+                            {},
+                            root_mtime,
+                            0});
         t.nodes_[parent].children.push_back(it->second);
       }
       parent = it->second;
@@ -46,13 +51,18 @@ DatasetTree DatasetTree::Build(std::span<const DatasetItem> items, int64_t root_
   // Then the archives, unless a directory has their path.
   for (const auto& [path, k] : last) {
     if (dirs.count(path) != 0) {
-      notes.Add(NoteKind::kHidden, Quote(path) + ": an archive left out: a directory of archives "
-                                                 "has the same name");
+      notes.Add(NoteKind::kHidden, Quote(path) +
+                                       ": an archive left out: a directory of archives "
+                                       "has the same name");
       continue;
     }
     auto [parent, name] = dir_of(path);
     const auto index = static_cast<uint32_t>(t.nodes_.size());
-    t.nodes_.push_back({std::string(name), parent, static_cast<uint32_t>(k), {}, items[k].mtime,
+    t.nodes_.push_back({std::string(name),
+                        parent,
+                        static_cast<uint32_t>(k),
+                        {},
+                        items[k].mtime,
                         items[k].mtime_nsec});
     t.nodes_[parent].children.push_back(index);
     t.archive_node_[k] = index;

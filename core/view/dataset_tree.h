@@ -54,7 +54,8 @@ class DatasetTree {
   // The archive an inode number belongs to, or kNoArchive for the
   // dataset's own nodes; and that number inside the archive's tree.
   static uint32_t ArchiveOf(uint64_t ino) {
-    return ino >> kArchiveShift == 0 ? kNoArchive : static_cast<uint32_t>((ino >> kArchiveShift) - 1);
+    return ino >> kArchiveShift == 0 ? kNoArchive
+                                     : static_cast<uint32_t>((ino >> kArchiveShift) - 1);
   }
   static uint64_t InArchive(uint64_t ino) { return ino & ((uint64_t{1} << kArchiveShift) - 1); }
   static uint64_t InoOf(uint32_t archive, uint64_t tree_ino) {
@@ -74,7 +75,7 @@ class DatasetTree {
   size_t size() const { return nodes_.size(); }
 
  private:
-  std::vector<DatasetNode> nodes_;  // index = ino - 1
+  std::vector<DatasetNode> nodes_;      // index = ino - 1
   std::vector<uint32_t> archive_node_;  // archive -> node index, or kNoArchive
 };
 

@@ -5,12 +5,14 @@
 //   2: ParseAwsIni (~/.aws/credentials and ~/.aws/config)
 //   3: PieceFiles::Load (a piece file of remote_cache_dir= with any
 //      content, at lengths around the input's own)
+//   4: ParseListObjectsV2 (an S3 listing page)
 //
 // Besides "no crash, no UB, no leak": a Content-Range accepted is
 // first <= last < size; an error field is at most 200 source bytes,
 // escaped (no control character reaches a message); every INI key and
 // section is trimmed; a piece file is accepted only when it is exactly
-// what Store writes for those bytes.
+// what Store writes for those bytes; a listing's keys are non-empty valid
+// UTF-8 where the input's entities were, and a truncated page has a token.
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include "core/remote/credentials.h"
 #include "core/remote/http_parse.h"
 #include "core/remote/piece_files.h"
+#include "core/remote/s3_list.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -115,6 +118,16 @@ void PieceFileCase(std::span<const std::byte> bytes) {
   }
 }
 
+void ListingCase(std::string_view text) {
+  auto page = ParseListObjectsV2(text);
+  if (!page) return;
+  for (const S3Object& o : page->objects) {
+    FUZZ_CHECK(!o.key.empty());
+    FUZZ_CHECK(o.key.size() <= text.size());
+  }
+  if (page->truncated) FUZZ_CHECK(!page->next_token.empty());
+}
+
 }  // namespace
 }  // namespace npzfs::core
 
@@ -123,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size > 65536) return 0;
   const auto* rest = reinterpret_cast<const char*>(data + 1);
   const std::string_view text(rest, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       ContentRangeCase(text);
       break;
@@ -133,8 +146,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2:
       IniCase(text);
       break;
-    default:
+    case 3:
       PieceFileCase(std::as_bytes(std::span(data + 1, size - 1)));
+      break;
+    default:
+      ListingCase(text);
       break;
   }
   return 0;

@@ -75,6 +75,26 @@ struct HttpClient::Attempt {
   std::string replaced;   // why the object is no longer the pinned version
   std::string body;       // of a response that is not data
   char error[CURL_ERROR_SIZE] = {};
+  // When bytes last moved, and how long they may not.
+  Clock::time_point last_progress;
+  std::chrono::duration<double> stall_limit{20};
+  curl_off_t last_now = 0;
+  bool stalled = false;
+
+  static int OnProgress(void* self, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+    auto* a = static_cast<Attempt*>(self);
+    const auto now = Clock::now();
+    if (dlnow + ulnow != a->last_now) {
+      a->last_now = dlnow + ulnow;
+      a->last_progress = now;
+      return 0;
+    }
+    if (now - a->last_progress > a->stall_limit) {
+      a->stalled = true;
+      return 1;  // aborts the transfer
+    }
+    return 0;
+  }
 
   bool IsData() const {
     if (grow != nullptr) return status == 206 || status == 200;
@@ -219,9 +239,14 @@ void HttpClient::Send(Attempt& a, const std::string& range, bool conditional) co
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);  // fewer, larger writes to the sink
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::max(1.0, options_.connect_timeout * 1000)));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::max(1.0, options_.stall_timeout)));
+  // A transfer that receives nothing for stall_timeout seconds is given up
+  // (and retried): curl's own low-speed limit averages over several
+  // seconds, so a stall after a fast start would outlast it.
+  a.stall_limit = std::chrono::duration<double>(std::max(1.0, options_.stall_timeout));
+  a.last_progress = Clock::now();
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &Attempt::OnProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &a);
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a.error);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Attempt::OnHeader);
@@ -315,6 +340,11 @@ Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
       return Fail(MakeError(Errc::kIo, shown_ + ": the server does not honour range requests "
                                                 "(it sent the whole object)"));
     }
+    if (a.stalled) {
+      last = shown_ + ": nothing received for " +
+             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
+      continue;
+    }
     if (a.code != CURLE_OK) {
       last = shown_ + ": " + CurlReason(a.code, a.error);
       if (Retryable(a.code)) continue;
@@ -372,8 +402,13 @@ Result<std::string> HttpClient::GetDocument(const std::string& url, size_t limit
     a.url = &url;
     Send(a, "", false);
     if (a.overflow) {
-      return Fail(MakeError(Errc::kIo, shown_ + ": a listing larger than " +
-                                           std::to_string(limit >> 20) + " MiB"));
+      return Fail(MakeError(
+          Errc::kIo, shown_ + ": a listing larger than " + std::to_string(limit >> 20) + " MiB"));
+    }
+    if (a.stalled) {
+      last = shown_ + ": nothing received for " +
+             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
+      continue;
     }
     if (a.code != CURLE_OK) {
       last = shown_ + ": " + CurlReason(a.code, a.error);
@@ -444,6 +479,11 @@ Result<void> HttpClient::GetRange(uint64_t offset, uint64_t length, const RangeS
         return Fail(Replaced("If-Range answered with the whole object"));
       }
       last = shown_ + ": the server answered a range request with the whole object";
+      continue;
+    }
+    if (a.stalled) {
+      last = shown_ + ": nothing received for " +
+             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
       continue;
     }
     if (a.code != CURLE_OK) {

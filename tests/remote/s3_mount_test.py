@@ -79,7 +79,8 @@ def _arrays(seed):
         "ints": np.arange(200_000, dtype=np.int64) * 3 - 7,                # 1.6 MB
         "fortran": np.asfortranarray(rng.standard_normal((300, 200))),
         "flags": rng.random(1001) > 0.3,
-        "complex": (rng.standard_normal(1000) + 1j * rng.standard_normal(1000)).astype(np.complex64),
+        "complex": (rng.standard_normal(1000)
+                    + 1j * rng.standard_normal(1000)).astype(np.complex64),
         "records": records,
         "names": np.array(["alpha", "béta", "", "γάμμα delta"], dtype="<U12"),
         "big endian": np.arange(-500, 500, dtype=">i4"),

@@ -481,6 +481,35 @@ class S3MountTest(unittest.TestCase):
         self.assertIsNotNone(m, log)
         self.assertGreater(int(m.group(1)), 0)
 
+    def test_prefix_mounts_every_archive_under_it(self):
+        """s3://bucket/prefix/ is a mount of many: a directory per *.npz
+        object below the prefix (keys without .npz, at their paths), each
+        what a mount of that object alone shows; other objects ignored."""
+        prefix_dir = "dir/"
+        url = "s3://%s/%s" % (BUCKET, prefix_dir)
+        env = clean_env(self.home, **env_credentials())
+        d = self.mount(url, env, ["s3_endpoint=" + _s3.endpoint])
+        self.assertEqual(mount_entry(d.mnt), ("fuse.npzfs", url))
+        want = {k[len(prefix_dir):-len(".npz")] for k in _files
+                if k.startswith(prefix_dir) and k.endswith(".npz")}
+        found = set()
+        for root, dirs, files in os.walk(d.mnt):
+            if "raw" in dirs:  # an archive's directory
+                found.add(os.path.relpath(root, d.mnt))
+                dirs[:] = []
+        self.assertEqual(found, want)
+        for rel in want:
+            self.check_archive(os.path.join(d.mnt, rel), prefix_dir + rel + ".npz")
+            value = os.getxattr(os.path.join(d.mnt, rel), "user.npz.archive").decode()
+            self.assertEqual(value, "s3://%s/%s%s.npz" % (BUCKET, prefix_dir, rel))
+        self.unmount(d)
+        self.assertNotIn(SECRET_KEY, d.log())
+
+    def test_prefix_with_a_wrong_secret_fails_to_mount(self):
+        d = self.start("s3://%s/dir/" % BUCKET, clean_env(self.home, **env_credentials("nope")),
+                       ["s3_endpoint=" + _s3.endpoint])
+        self.assert_fails_to_mount(d, "403", "SignatureDoesNotMatch", secret="nope")
+
     def test_signed_env_credentials_stored(self):
         self.check_signed_env_mount(STORED_KEY)
 

@@ -35,13 +35,19 @@ constexpr size_t kStreams = 8;
 
 uint64_t AlignDown(uint64_t v, uint64_t a) { return v / a * a; }
 
+// What fetching ahead may hold, unread, of a cache of `size`: three
+// quarters. A sequential reader goes as fast as the bytes in flight allow,
+// one window per round trip (at 50 ms, 96 MiB is ~2 GB/s); the rest keeps
+// what random readers fetched.
+uint64_t AheadCap(uint64_t size) { return size / 4 * 3; }
+
 }  // namespace
 
 RemoteSource::RemoteSource(std::unique_ptr<HttpClient> client, const RemoteOptions& options)
     : client_(std::move(client)), options_(options), streams_(kStreams) {
   options_.block_size = std::max<uint64_t>(options_.block_size, 4096);
   options_.max_request = std::max(options_.max_request, options_.block_size);
-  options_.max_window = std::min(options_.max_window, options_.cache_size / 2);
+  options_.max_window = std::min(options_.max_window, AheadCap(options_.cache_size));
   options_.fetchers = std::max(options_.fetchers, 1u);
 }
 
@@ -198,11 +204,15 @@ void RemoteSource::Consumed(Piece& p) const {
 }
 
 void RemoteSource::EvictFor(uint64_t incoming) const {
-  while (held_ + incoming > options_.cache_size && !lru_.empty()) {
-    Piece* victim = lru_.back();
-    lru_.pop_back();
+  // The least recently used first, but never bytes fetched ahead of a
+  // reader that has not read them yet (they are the next it needs; their
+  // total is capped apart): evicting those made readers fetch them again.
+  auto it = lru_.end();
+  while (held_ + incoming > options_.cache_size && it != lru_.begin()) {
+    Piece* victim = *--it;
+    if (victim->unread_ahead) continue;
+    it = lru_.erase(it);
     victim->in_lru = false;
-    Consumed(*victim);
     held_ -= victim->length;
     evicted_.fetch_add(victim->length, std::memory_order_relaxed);
     pieces_.erase(victim->start);  // readers holding it keep its bytes
@@ -272,7 +282,7 @@ Result<size_t> RemoteSource::ReadAt(uint64_t offset, std::span<std::byte> out) c
       from = std::max(from, aligned_end);
       // Bytes fetched ahead and not read yet take half the cache at most,
       // whatever the number of readers: more would evict each other's.
-      const uint64_t cap = options_.cache_size / 2;
+      const uint64_t cap = AheadCap(options_.cache_size);
       uint64_t room =
           std::min(to > from ? to - from : 0, cap > unread_ahead_ ? cap - unread_ahead_ : 0);
       EvictFor(room);

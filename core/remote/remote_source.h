@@ -26,13 +26,13 @@
 namespace npzfs::core {
 
 struct RemoteOptions {
-  uint64_t cache_size = uint64_t{64} << 20;  // bytes held in memory (remote_cache_size)
-  uint64_t block_size = uint64_t{1} << 20;   // what a random read fetches at least, aligned
-  uint64_t tail_size = uint64_t{1} << 20;    // the first request: the end of the object
-  uint64_t max_window = uint64_t{64} << 20;  // how far a sequential reader is read ahead
-  uint64_t max_request = uint64_t{8} << 20;  // one prefetch request at most
-  uint64_t merge_gap = uint64_t{256} << 10;  // hinted ranges this close are fetched as one
-  unsigned fetchers = 8;                     // prefetch requests in flight at most
+  uint64_t cache_size = uint64_t{128} << 20;  // bytes held in memory (remote_cache_size)
+  uint64_t block_size = uint64_t{1} << 20;    // what a random read fetches at least, aligned
+  uint64_t tail_size = uint64_t{1} << 20;     // the first request: the end of the object
+  uint64_t max_window = uint64_t{96} << 20;   // how far a sequential reader is read ahead
+  uint64_t max_request = uint64_t{8} << 20;   // one prefetch request at most
+  uint64_t merge_gap = uint64_t{256} << 10;   // hinted ranges this close are fetched as one
+  unsigned fetchers = 8;                      // prefetch requests in flight at most
   // A directory where fetched bytes are kept across mounts, keyed by the
   // object's identity (remote_cache_dir); "" for none.
   std::string cache_dir;

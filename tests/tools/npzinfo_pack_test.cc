@@ -231,8 +231,8 @@ TEST_P(PackRoundTripTest, NumpyReadsOutAsInAndEveryIndexChecks) {
 INSTANTIATE_TEST_SUITE_P(Archives, PackRoundTripTest,
                          ::testing::Values("stored", "compressed", "nonnpy", "cp437", "comment",
                                            "bzip2", "lzma", "descriptor_stored",
-                                           "descriptor_compressed", "prefix", "zero_size",
-                                           "empty"));
+                                           "descriptor_compressed", "prefix", "zero_size", "empty"),
+                         [](const auto& info) { return std::string(info.param); });
 
 TEST(PackTest, DeflatesWhatShrinksAndIndexesMembersOfMoreThanOneChunk) {
   TempDir dir;
@@ -448,10 +448,10 @@ TEST(PackTest, RefusesBadOptionsWithUsageStatus) {
   const std::string in = StandardArchive("compressed");
   const std::string out = dir.Join("out.npz");
   const std::vector<std::vector<std::string>> bad = {
-      {"--level", "10"},   {"--level", "-1"},    {"--level", "x"},     {"--chunk", "1K"},
-      {"--chunk", "4095"}, {"--chunk", "65M"},   {"--chunk", "32X"},   {"--chunk", ""},
-      {"--align", "3"},    {"--align", "0"},     {"--align", "131072"}, {"--align", "4K"},
-      {"--threads", "0"},  {"--threads", "-2"},  {"--nonsense"},       {"extra-argument"},
+      {"--level", "10"},   {"--level", "-1"},   {"--level", "x"},      {"--chunk", "1K"},
+      {"--chunk", "4095"}, {"--chunk", "65M"},  {"--chunk", "32X"},    {"--chunk", ""},
+      {"--align", "3"},    {"--align", "0"},    {"--align", "131072"}, {"--align", "4K"},
+      {"--threads", "0"},  {"--threads", "-2"}, {"--nonsense"},        {"extra-argument"},
   };
   for (const auto& options : bad) {
     std::vector<std::string> args = {"pack", in, out};
@@ -854,8 +854,8 @@ TEST(ChunkDeflaterTest, GroupsMakeOneStreamOfChunksThatDecodeAlone) {
   for (uint64_t at = 0; at < bytes.size(); at += group) {
     pack::DeflatedGroup g;
     const bool last = bytes.size() - at <= group;
-    ASSERT_TRUE(deflater.Deflate(bytes.subspan(at, std::min(group, bytes.size() - at)), chunk,
-                                 last, g));
+    ASSERT_TRUE(
+        deflater.Deflate(bytes.subspan(at, std::min(group, bytes.size() - at)), chunk, last, g));
     if (at > 0) starts.push_back(stream.size());
     for (uint64_t s : g.chunk_starts) starts.push_back(stream.size() + s);
     stream += AsChars(g.bytes);
@@ -866,8 +866,8 @@ TEST(ChunkDeflaterTest, GroupsMakeOneStreamOfChunksThatDecodeAlone) {
   EXPECT_TRUE(ended);
   for (size_t k = 0; k < starts.size(); ++k) {
     const uint64_t end = k + 1 < starts.size() ? starts[k + 1] : stream.size();
-    const std::string got = Inflate(std::string_view(stream).substr(starts[k], end - starts[k]),
-                                    &ended);
+    const std::string got =
+        Inflate(std::string_view(stream).substr(starts[k], end - starts[k]), &ended);
     ASSERT_TRUE(got == data.substr(k * chunk, chunk)) << "chunk " << k;
     EXPECT_EQ(ended, k + 1 == starts.size()) << "chunk " << k;
   }

@@ -402,7 +402,7 @@ std::string UsageText(const char* program) {
          "    -o index=FILE          this archive's index, exactly there\n"
          "    -o noindex             no persisted index\n"
          "  Remote archives (https://, http://, s3://bucket/key):\n"
-         "    -o remote_cache_size=SIZE  memory for fetched bytes (default 64M)\n"
+         "    -o remote_cache_size=SIZE  memory for fetched bytes (default 128M)\n"
          "    -o remote_cache_dir=DIR  keep fetched bytes here across mounts\n"
          "    -o s3_endpoint=URL     S3 service (default AWS; or AWS_ENDPOINT_URL)\n"
          "    -o s3_region=NAME      S3 region (default AWS_REGION, the profile's,\n"

@@ -1,26 +1,64 @@
 #include "core/remote/remote_source.h"
 
 #include <curl/curl.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <optional>
 
 #include "core/base/text.h"
 
 namespace npzfs::core {
 
+namespace {
+
+// A piece's memory. Large ones are mapped apart, so that freeing one gives
+// its pages back at once: from malloc's arenas (a piece is made on one
+// thread, filled on another and freed on a third) the daemon's memory
+// grew to twice remote_cache_size.
+class PieceBuffer {
+ public:
+  static constexpr size_t kMapAbove = 64 << 10;
+  explicit PieceBuffer(size_t n) : size_(n) {
+    if (n >= kMapAbove) {
+      void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      data_ = static_cast<std::byte*>(p);
+    } else {
+      data_ = new std::byte[n];
+    }
+  }
+  ~PieceBuffer() {
+    if (size_ >= kMapAbove) {
+      ::munmap(data_, size_);
+    } else {
+      delete[] data_;
+    }
+  }
+  PieceBuffer(const PieceBuffer&) = delete;
+  PieceBuffer& operator=(const PieceBuffer&) = delete;
+  std::byte* get() const { return data_; }
+
+ private:
+  std::byte* data_;
+  size_t size_;
+};
+
+}  // namespace
+
 // Bytes [start, start + length) of the object: fetching until its bytes
 // have all arrived, then ready (and read without the lock: its bytes no
 // longer change), or failed (and gone from the map, so that a later read
 // asks again).
 struct RemoteSource::Piece {
-  Piece(uint64_t s, uint64_t n) : start(s), length(n), data(new std::byte[n]) {}
+  Piece(uint64_t s, uint64_t n) : start(s), length(n), data(n) {}
   uint64_t end() const { return start + length; }
 
   const uint64_t start;
   const uint64_t length;
-  const std::unique_ptr<std::byte[]> data;
+  const PieceBuffer data;
   // Guarded by the source's mu_.
   enum class State { kFetching, kReady, kFailed } state = State::kFetching;
   std::optional<Error> error;

@@ -233,7 +233,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<Held*>(fi->fh);
+  if (fi->fh != 0) {
+    delete reinterpret_cast<Held*>(fi->fh);
+    Fs(req).dataset->Trim();  // its archive may be one too many now
+  }
   fuse_reply_err(req, 0);
 }
 

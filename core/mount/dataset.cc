@@ -183,6 +183,12 @@ Result<std::unique_ptr<MountedArchive>> Dataset::Open(
   return MountedArchive::Open(std::move(*source), options_.mount);
 }
 
+void Dataset::Trim() {
+  std::vector<std::shared_ptr<const MountedArchive>> closed;  // destroyed without the lock
+  MutexLock lock(&mu_);
+  CloseIdle(closed);
+}
+
 void Dataset::CloseIdle(std::vector<std::shared_ptr<const MountedArchive>>& out) {
   for (auto it = lru_.end(); lru_.size() > options_.max_open && it != lru_.begin();) {
     --it;

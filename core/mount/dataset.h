@@ -79,6 +79,10 @@ class Dataset {
   Result<std::shared_ptr<const MountedArchive>> Get(size_t k, bool* first_failure = nullptr)
       EXCLUDES(mu_);
 
+  // Closes what max_open says must be, now that something was let go (an
+  // open file closed). Thread-safe.
+  void Trim() EXCLUDES(mu_);
+
   DatasetStats stats() const EXCLUDES(mu_);
 
  private:

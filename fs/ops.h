@@ -51,6 +51,7 @@ struct Filesystem {
   std::string mountpoint;  // absolute
   dev_t device = 0;        // the mount's, for its readahead (Session::device)
   std::once_flag readahead_raised;
+  bool no_opendir = false;  // the kernel opens directories by itself (set at init)
 };
 
 // The operations table; every handler replies exactly once and lets no

@@ -502,11 +502,14 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
 }
 
 void Init(void* userdata, fuse_conn_info* conn) {
-  // Opening a directory needs nothing of the daemon: where the kernel can
-  // skip OPENDIR and RELEASEDIR (Linux 5.1), two round trips per
-  // directory listed go (a find over 10,000 archives lists 20,000).
-  static_cast<Filesystem*>(userdata)->no_opendir =
-      (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+  // A mount of many archives: opening a directory needs nothing of the
+  // daemon, so where the kernel can skip OPENDIR and RELEASEDIR (Linux
+  // 5.1) two round trips per directory listed go (a find over 10,000
+  // archives lists 20,000), and the kernel then keeps listings it read
+  // (a second find asks nothing). Not for one archive: there a cached
+  // listing made `ls -l` after `find` look up every name (see OpenDir).
+  auto* fs = static_cast<Filesystem*>(userdata);
+  fs->no_opendir = fs->dataset != nullptr && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   // The content never changes, so the kernel need not compare mtimes to
   // drop cached pages.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;

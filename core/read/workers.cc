@@ -4,27 +4,32 @@
 
 namespace npzfs::core {
 
-Workers::Workers(size_t threads) {
-  threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-}
+Workers::Workers(size_t threads) : count_(threads) {}
 
 Workers::~Workers() {
   std::deque<Job> dropped;
+  std::vector<std::thread> threads;
   {
     MutexLock lock(&mu_);
     stopping_ = true;
     dropped.swap(queue_);
+    threads.swap(threads_);
   }
   cv_.NotifyAll();
   for (Job& job : dropped) job(false);
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads) t.join();
 }
 
 void Workers::Submit(Job job) {
   {
     MutexLock lock(&mu_);
-    if (!stopping_ && !threads_.empty()) {
+    if (!stopping_ && count_ > 0) {
+      // The threads start with the first job: an archive never read ahead
+      // (most of a mount of many) costs none.
+      if (threads_.empty()) {
+        threads_.reserve(count_);
+        for (size_t i = 0; i < count_; ++i) threads_.emplace_back([this] { Loop(); });
+      }
       queue_.push_back(std::move(job));
       job = nullptr;
     }

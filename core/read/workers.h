@@ -12,7 +12,8 @@
 
 namespace npzfs::core {
 
-// A fixed set of threads running jobs in the order they were submitted.
+// A fixed set of threads running jobs in the order they were submitted,
+// started when the first job comes.
 // A job is told whether it runs (true) or is being dropped because the
 // workers stop (false): either way it is called exactly once, so whatever
 // it holds (a decoder other readers wait for) is always released.
@@ -30,7 +31,7 @@ class Workers {
 
   void Submit(Job job) EXCLUDES(mu_);
 
-  size_t threads() const { return threads_.size(); }
+  size_t threads() const { return count_; }
   // Jobs submitted and not finished.
   size_t pending() EXCLUDES(mu_);
 
@@ -42,7 +43,8 @@ class Workers {
   std::deque<Job> queue_ GUARDED_BY(mu_);
   size_t running_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  const size_t count_;
+  std::vector<std::thread> threads_ GUARDED_BY(mu_);  // started by the first Submit
 };
 
 }  // namespace npzfs::core

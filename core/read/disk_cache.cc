@@ -72,7 +72,6 @@ DiskCache::DiskCache(UniqueFd fd, std::string dir, bool ram_backed, uint64_t chu
   free_.reserve(slots);
   for (uint64_t i = slots; i > 0; --i) free_.push_back(static_cast<uint32_t>(i - 1));
   stats_.capacity = slots * chunk_size;
-  writer_ = std::thread([this] { WriteLoop(); });
 }
 
 DiskCache::~DiskCache() {
@@ -81,7 +80,7 @@ DiskCache::~DiskCache() {
     stopping_ = true;
   }
   queue_cv_.NotifyAll();
-  writer_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
 void DiskCache::PutLater(const ChunkKey& key, ChunkRef chunk) {
@@ -90,6 +89,9 @@ void DiskCache::PutLater(const ChunkKey& key, ChunkRef chunk) {
     MutexLock lock(&mu_);
     if (map_.count(key) != 0) return;
     if (queued_bytes_ + chunk->size() <= kMaxQueued) {
+      // The writer starts with the first chunk: a cache nothing is evicted
+      // to (most archives of a mount of many) costs no thread.
+      if (!writer_.joinable()) writer_ = std::thread([this] { WriteLoop(); });
       queued_bytes_ += chunk->size();
       queue_.emplace_back(key, std::move(chunk));
     }

@@ -58,8 +58,8 @@ struct DiskCacheStats {
 // memory.
 //
 // Thread-safe: one mutex, a leaf, never held during I/O; a slot in use by
-// a read or write is pinned and not given away. One thread of its own
-// writes what PutLater() queues.
+// a read or write is pinned and not given away. One thread of its own,
+// started by the first PutLater(), writes what it queues.
 class DiskCache {
  public:
   // Errors: kIo naming the directory.
@@ -139,7 +139,7 @@ class DiskCache {
   bool writing_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::atomic<uint64_t> sync_puts_{0};
-  std::thread writer_;
+  std::thread writer_;  // started under mu_; joined by the destructor
 };
 
 }  // namespace npzfs::core

@@ -327,6 +327,23 @@ std::string CurlReason(CURLcode code, const char* error) {
 
 }  // namespace
 
+HttpClient::Verdict HttpClient::Judge(const Attempt& a, std::string& last) const {
+  if (a.stalled) {
+    last = shown_ + ": nothing received for " +
+           std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
+    return Verdict::kRetry;
+  }
+  if (a.code != CURLE_OK) {
+    last = shown_ + ": " + CurlReason(a.code, a.error);
+    return Retryable(a.code) ? Verdict::kRetry : Verdict::kFail;
+  }
+  if (RetryableStatus(a.status)) {
+    last = Describe(shown_, a.status, a.body);
+    return Verdict::kRetry;
+  }
+  return Verdict::kGoOn;
+}
+
 Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
   const auto start = Clock::now();
   std::string last;
@@ -340,19 +357,9 @@ Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
       return Fail(MakeError(Errc::kIo, shown_ + ": the server does not honour range requests "
                                                 "(it sent the whole object)"));
     }
-    if (a.stalled) {
-      last = shown_ + ": nothing received for " +
-             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
-      continue;
-    }
-    if (a.code != CURLE_OK) {
-      last = shown_ + ": " + CurlReason(a.code, a.error);
-      if (Retryable(a.code)) continue;
+    if (const Verdict v = Judge(a, last); v != Verdict::kGoOn) {
+      if (v == Verdict::kRetry) continue;
       return Fail(Error{Errc::kIo, EIO, last});
-    }
-    if (RetryableStatus(a.status)) {
-      last = Describe(shown_, a.status, a.body);
-      continue;
     }
     if (a.status == 404 || a.status == 410) {
       return Fail(MakeError(Errc::kNotFound, Describe(shown_, a.status, a.body)));
@@ -405,19 +412,9 @@ Result<std::string> HttpClient::GetDocument(const std::string& url, size_t limit
       return Fail(MakeError(
           Errc::kIo, shown_ + ": a listing larger than " + std::to_string(limit >> 20) + " MiB"));
     }
-    if (a.stalled) {
-      last = shown_ + ": nothing received for " +
-             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
-      continue;
-    }
-    if (a.code != CURLE_OK) {
-      last = shown_ + ": " + CurlReason(a.code, a.error);
-      if (Retryable(a.code)) continue;
+    if (const Verdict v = Judge(a, last); v != Verdict::kGoOn) {
+      if (v == Verdict::kRetry) continue;
       return Fail(Error{Errc::kIo, EIO, last});
-    }
-    if (RetryableStatus(a.status)) {
-      last = Describe(shown_, a.status, a.body);
-      continue;
     }
     if (a.status == 404) return Fail(MakeError(Errc::kNotFound, Describe(shown_, 404, a.body)));
     if (a.status == 401 || a.status == 403) {
@@ -481,19 +478,9 @@ Result<void> HttpClient::GetRange(uint64_t offset, uint64_t length, const RangeS
       last = shown_ + ": the server answered a range request with the whole object";
       continue;
     }
-    if (a.stalled) {
-      last = shown_ + ": nothing received for " +
-             std::to_string(static_cast<int>(options_.stall_timeout)) + " s";
-      continue;
-    }
-    if (a.code != CURLE_OK) {
-      last = shown_ + ": " + CurlReason(a.code, a.error);
-      if (Retryable(a.code)) continue;
+    if (const Verdict v = Judge(a, last); v != Verdict::kGoOn) {
+      if (v == Verdict::kRetry) continue;
       return Fail(Error{Errc::kIo, EIO, last + "; " + what});
-    }
-    if (RetryableStatus(a.status)) {
-      last = Describe(shown_, a.status, a.body);
-      continue;
     }
     if (a.status != 206)
       return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body) + "; " + what});

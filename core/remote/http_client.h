@@ -103,6 +103,10 @@ class HttpClient {
   // before the first).
   bool WaitBeforeAttempt(int n, std::chrono::steady_clock::time_point start) const;
   Error Replaced(const std::string& why) const;
+  // What an attempt's transfer and status say before its response is
+  // looked at: try again or fail (`last` says why), or go on.
+  enum class Verdict { kGoOn, kRetry, kFail };
+  Verdict Judge(const Attempt& a, std::string& last) const;
 
   std::string url_;
   std::string shown_;

@@ -4,6 +4,15 @@
 
 namespace npzfs::core {
 
+S3Location S3LocationOf(const RemoteSettings& settings, const AwsSettings& aws) {
+  S3Location where;
+  where.endpoint = !settings.s3_endpoint.empty() ? settings.s3_endpoint : aws.endpoint;
+  where.region = !settings.s3_region.empty() ? settings.s3_region
+                 : !aws.region.empty()       ? aws.region
+                                             : "us-east-1";
+  return where;
+}
+
 Result<std::unique_ptr<RemoteSource>> OpenRemote(std::string_view name,
                                                  const RemoteSettings& settings,
                                                  const EnvLookup& env) {
@@ -14,11 +23,7 @@ Result<std::unique_ptr<RemoteSource>> OpenRemote(std::string_view name,
   if (parsed->kind == RemoteName::Kind::kS3) {
     auto aws = LoadAwsSettings(env);
     if (!aws) return Fail(std::move(aws).error());
-    S3Location where;
-    where.endpoint = !settings.s3_endpoint.empty() ? settings.s3_endpoint : aws->endpoint;
-    where.region = !settings.s3_region.empty() ? settings.s3_region
-                   : !aws->region.empty()      ? aws->region
-                                               : "us-east-1";
+    const S3Location where = S3LocationOf(settings, *aws);
     auto request = S3RequestUrl(*parsed, where);
     if (!request) return Fail(std::move(request).error());
     url = std::move(*request);

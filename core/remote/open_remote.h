@@ -12,6 +12,7 @@
 #include "core/remote/credentials.h"
 #include "core/remote/http_client.h"
 #include "core/remote/remote_source.h"
+#include "core/remote/url.h"
 
 namespace npzfs::core {
 
@@ -21,6 +22,10 @@ struct RemoteSettings {
   HttpOptions http;         // timeouts, retries, ca_file (sign and region are set here)
   RemoteOptions cache;
 };
+
+// Where S3 requests go: the options first, then the AWS settings, else
+// AWS itself in us-east-1.
+S3Location S3LocationOf(const RemoteSettings& settings, const AwsSettings& aws);
 
 // Opens `name` (IsRemoteName) as a source: its end fetched, its version
 // pinned. For s3:// the credentials are looked up as the AWS CLI does

@@ -26,24 +26,6 @@ std::optional<std::string_view> Element(std::string_view xml, std::string_view t
   return xml.substr(start, b - start);
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
 // XML text with its entities decoded; nullopt for a malformed one.
 std::optional<std::string> Unescape(std::string_view text) {
   std::string out;
@@ -86,7 +68,7 @@ std::optional<std::string> Unescape(std::string_view text) {
         if (cp > 0x10ffff) return std::nullopt;
       }
       if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
-      AppendUtf8(out, cp);
+      AppendUtf8(cp, out);
     } else {
       return std::nullopt;
     }
@@ -157,11 +139,7 @@ Result<std::vector<S3Object>> ListS3Prefix(std::string_view url, const RemoteSet
   if (!parsed) return Fail(std::move(parsed).error());
   auto aws = LoadAwsSettings(env);
   if (!aws) return Fail(std::move(aws).error());
-  S3Location where;
-  where.endpoint = !settings.s3_endpoint.empty() ? settings.s3_endpoint : aws->endpoint;
-  where.region = !settings.s3_region.empty() ? settings.s3_region
-                 : !aws->region.empty()      ? aws->region
-                                             : "us-east-1";
+  const S3Location where = S3LocationOf(settings, *aws);
   auto key_url = S3RequestUrl(*parsed, where);
   if (!key_url) return Fail(std::move(key_url).error());
   const std::string base = key_url->substr(0, key_url->size() - 1);

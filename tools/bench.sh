@@ -2,7 +2,7 @@
 # The benchmark: npzfs against numpy, plain .npy files, fuse-zip and
 # archivemount, as ratios measured in one run (medians of several runs).
 #
-#   tools/bench.sh [--runs N] [--mib SIZE] [--only a,b,c,d,e,f,g,h,r]
+#   tools/bench.sh [--runs N] [--mib SIZE] [--only a,b,c,d,e,f,g,h,r,s,p]
 #
 # Builds npzfs as distributions do (RelWithDebInfo: -O2, where -O3 can hide
 # a quadratic loop) in build-release/, installs fuse-zip, archivemount and

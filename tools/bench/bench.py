@@ -1,7 +1,7 @@
 """The npzfs benchmark: npzfs against numpy, plain .npy files and other
 FUSE mounters, as ratios measured in one run, medians of several runs.
 
-usage: bench.py --npzfs BIN [--npzinfo BIN] --data DIR [--runs N] [--only a,b,c,d,e,f,g,h,r]
+usage: bench.py --npzfs BIN [--npzinfo BIN] --data DIR [--runs N] [--only a,b,c,d,e,f,g,h,r,s,p]
 
 Makes its data with numpy in DIR (kept for later runs), mounts with npzfs
 and, where installed, fuse-zip and archivemount, and prints:
@@ -29,6 +29,10 @@ and, where installed, fuse-zip and archivemount, and prints:
      random 4 KiB reads after a pass (the file's pages dropped) vs the same
      reads of the stored copy; the daemon's RSS after reading it whole at
      the defaults, and its disk cache
+ (s) a directory of 10,000 shards in one mount: mount time, ls, find (vs the
+     same tree on tmpfs), reading every shard, the daemon's memory
+ (p) npzinfo pack of the 1 GiB array vs np.savez_compressed: time, size, and
+     the first read at 90 % of a fresh mount of what it wrote
  (r) remote archives over HTTP with a 50 ms round trip added: mount time,
      np.load, random and sequential reads against curl and fsspec
      (tools/bench/remote_bench.py)
@@ -277,6 +281,7 @@ NEEDS = {
     "g": ("distinct", "same", "samedir", "clash"),
     "h": ("big_z", "big_s", "big_gz", "big_sozip"),
     "r": ("big_z", "big_s", "big_npy", "big_sozip", "seed_s"),
+    "p": ("big_s", "big_npy"),
 }
 
 HOSTILE = {
@@ -512,6 +517,93 @@ def bench_d(npzfs, files, runs):
     row("npzfs VmHWM afterwards", median(rss), "MiB")
 
 
+def make_shards(d, count=10_000):
+    """`count` np.savez files of one small array each, in one directory."""
+    if os.path.exists(os.path.join(d, "done")):
+        return d
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(4)
+    for i in range(count):
+        np.savez(os.path.join(d, "shard-%05d.npz" % i), x=rng.standard_normal(64).astype(np.float32))
+    open(os.path.join(d, "done"), "w").close()
+    return d
+
+
+def bench_s(npzfs, data, runs):
+    log("(s) a directory of 10,000 shards (np.savez, one 64-float array each)")
+    shards = make_shards(os.path.join(data, "shards_10000"))
+    for f in os.listdir(shards):
+        warm(os.path.join(shards, f))
+    mounts, lss, finds, rss, touch = [], [], [], [], []
+
+    def find(top):
+        return timed(lambda: subprocess.run(
+            "find %s | wc -l" % top, shell=True, check=True, capture_output=True))
+
+    def touch_all(top):
+        for name in os.listdir(top):
+            with open(os.path.join(top, name, "raw", "x"), "rb") as f:
+                f.read()
+
+    tree = None
+    try:
+        for _ in range(runs):
+            with Mount([npzfs, "-f", "-o", "noindex"], shards) as m:
+                mounts.append(m.mount_seconds)
+                lss.append(timed(lambda: subprocess.run(["ls", m.mnt], check=True,
+                                                        stdout=subprocess.DEVNULL)))
+                finds.append(find(m.mnt))
+                touch.append(timed(touch_all, m.mnt))
+                rss.append(status_mib(m.pid))
+                if tree is None:
+                    tree = tmpfs_copy_of_tree(m.mnt)
+        tmp_find = median([find(tree) for _ in range(runs)])
+    finally:
+        if tree:
+            shutil.rmtree(tree, ignore_errors=True)
+    row("mount, until live", median(mounts), "s")
+    row("ls of the root", median(lss), "s")
+    row("find | wc -l (opens every shard)", median(finds), "s", (median(finds) / tmp_find, "tmpfs's time"))
+    row("same tree on tmpfs: find | wc -l", tmp_find, "s")
+    row("read raw/x of every shard", median(touch), "s")
+    row("daemon VmHWM after touching every shard", median(rss), "MiB")
+
+
+def bench_p(npzfs, npzinfo, files, runs):
+    """npzinfo pack of the 1 GiB float32 array against np.savez_compressed,
+    and a fresh mount of what it wrote."""
+    npy = files["big_npy"]
+    size = os.path.getsize(npy)
+    log("(p) npzinfo pack of a %.0f MB float32 array (from the stored npz) vs np.savez_compressed"
+        % (size / 1e6))
+    out_dir = tempfile.mkdtemp(prefix="npzfs-bench-pack-", dir=os.path.dirname(npy))
+    try:
+        packed = os.path.join(out_dir, "packed.npz")
+        saved = os.path.join(out_dir, "saved.npz")
+        code = ("import numpy as np, sys, time\n"
+                "a = np.load(sys.argv[1], mmap_mode='r'); a = np.array(a)\n"
+                "t = time.perf_counter(); np.savez_compressed(sys.argv[2], smooth=a)\n"
+                "print(time.perf_counter() - t)\n")
+        t_np = median([float(subprocess.run([sys.executable, "-c", code, npy, saved], check=True,
+                                            capture_output=True, text=True).stdout)
+                       for _ in range(runs)])
+        t_pack = median([timed(lambda: subprocess.run([npzinfo, "pack", files["big_s"], packed],
+                                                      check=True, stdout=subprocess.DEVNULL))
+                         for _ in range(runs)])
+        row("np.savez_compressed", t_np, "s")
+        row("npzinfo pack (all cores)", t_pack, "s", (t_np / t_pack, "faster"))
+        row("output size", os.path.getsize(packed) / 1e6, "MB",
+            (os.path.getsize(packed) / os.path.getsize(saved), "np.savez_compressed's"))
+        warm(packed)
+        cold = []
+        for _ in range(max(runs, 5)):
+            with Mount([npzfs, "-f", "-o", "noindex"], packed) as m:
+                cold.append(timed(read_at, m.path("smooth.npy"), int(size * 0.9)))
+        row("fresh mount of it: first 4 KiB at 90%", median(cold) * 1e3, "ms")
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
 def bench_e(npzfs, files, runs):
     log("(e) np.load of the 40 MB seed array")
     plain = numpy_load_seconds(files["seed_npy"], "", runs)
@@ -680,7 +772,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--npzinfo", help="default: tools/npzinfo beside fs/npzfs's build")
-    ap.add_argument("--only", default="a,b,c,d,e,f,g,h,r")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,h,r,s,p")
     args = ap.parse_args()
     only = set(args.only.split(","))
     files = ensure_data(args.data, args.mib, only)
@@ -697,10 +789,14 @@ def main():
         bench_g(args.npzfs, files, args.runs)
     if "h" in only:
         bench_h(args.npzfs, files, args.runs)
+    if "s" in only:
+        bench_s(args.npzfs, args.data, args.runs)
+    npzinfo = args.npzinfo or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(args.npzfs))), "tools", "npzinfo")
+    if "p" in only:
+        bench_p(args.npzfs, npzinfo, files, args.runs)
     if "r" in only:
         import remote_bench
-        npzinfo = args.npzinfo or os.path.join(
-            os.path.dirname(os.path.dirname(os.path.abspath(args.npzfs))), "tools", "npzinfo")
         remote_bench.bench_r(args.npzfs, npzinfo, files, args.runs, args.data)
 
 

@@ -17,13 +17,10 @@ Environment: NPZFS_BIN (default BUILD/fs/npzfs of the repository),
 NPZFS_TEST_TIME_FACTOR (default 1; multiplies every wait), NPZFS_TEST_VERBOSE
 (set: print what each run's reads came to and which faults were injected).
 """
-import atexit
 import errno
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,10 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import servers  # noqa: E402
 from fault_proxy import FaultProxy  # noqa: E402
+from npzfs_daemon import (Daemon, check_all_stopped, clean_env, is_mounted,  # noqa: E402
+                          read_exactly, remote_stats, seconds)
 
-REPO = os.path.dirname(os.path.dirname(HERE))
-NPZFS_BIN = os.environ.get("NPZFS_BIN") or os.path.join(REPO, "build", "fs", "npzfs")
-TIME_FACTOR = float(os.environ.get("NPZFS_TEST_TIME_FACTOR") or 1)
 VERBOSE = bool(os.environ.get("NPZFS_TEST_VERBOSE"))  # print each run's counts
 
 MiB = 1 << 20
@@ -58,15 +54,9 @@ ARCHIVES = ("stored.npz", "deflated.npz")
 BIG_MEMBER = "big.npy"
 SEED = 20240611
 
-# Every npzfs daemon this module started, checked in tearDownModule.
-_daemons = []
 _root = None
 _web = None
 _expected = {}  # archive name -> bytes of its big member's .npy file
-
-
-def seconds(s):
-    return s * TIME_FACTOR
 
 
 def note(text):
@@ -97,165 +87,18 @@ def _make_archives(root):
 def setUpModule():
     global _root, _web
     _root = tempfile.mkdtemp(prefix="npzfs-fault-test-")
-    try:
-        _make_archives(_root)
-        _web = servers.Nginx(_root, tls=False)
-        _web.start()
-    except BaseException:
-        tearDownModule()
-        raise
+    unittest.addModuleCleanup(shutil.rmtree, _root, True)
+    _make_archives(_root)
+    _web = servers.Nginx(_root, tls=False)
+    unittest.addModuleCleanup(_web.stop)
+    _web.start()
 
 
 def tearDownModule():
-    global _web, _root
-    try:
-        if _web is not None:
-            _web.stop()
-            _web = None
-    finally:
-        if _root is not None:
-            shutil.rmtree(_root, ignore_errors=True)
-            _root = None
-        alive = [d for d in _daemons if d.proc.poll() is None]
-        for d in alive:
-            d.kill()
-        if alive:
-            raise AssertionError("npzfs daemons still running after the tests: %s"
-                                 % [d.proc.pid for d in alive])
-
-
-# ---------------------------------------------------------------- mounts
-
-
-@atexit.register
-def _unmount_leftovers():
-    """If the run is cut short (no cleanups ran): no mount or daemon stays."""
-    for d in _daemons:
-        if d.proc.poll() is None or is_mounted(d.mnt):
-            subprocess.run(["fusermount3", "-uz", d.mnt], stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=30)
-            d.kill()
-
-
-def clean_env(home):
-    """The daemon's whole environment: nothing of the caller's but the
-    sanitizer settings of an instrumented build."""
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "HOME": home, "LANG": "C.UTF-8"}
-    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS",
-                 "MSAN_OPTIONS"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
-
-
-def _unescape_mountinfo(field):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def is_mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) > 4 and _unescape_mountinfo(fields[4]) == path:
-                return True
-    return False
-
-
-def fusermount(*args):
-    return subprocess.run(["fusermount3", *args], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=seconds(30))
-
-
-class Daemon:
-    """npzfs -f in a subprocess, its stderr in a log file."""
-
-    def __init__(self, test, url, options, env, mnt, log_path):
-        self.mnt = mnt
-        self.log_path = log_path
-        args = [NPZFS_BIN, "-f", "-o", ",".join(options), url, mnt]
-        with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, env=env, start_new_session=True)
-        _daemons.append(self)
-        test.addCleanup(self.cleanup)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def wait_mounted(self, timeout_s=20):
-        deadline = time.monotonic() + seconds(timeout_s)
-        while not is_mounted(self.mnt):
-            if self.proc.poll() is not None:
-                raise AssertionError("npzfs exited (%s) before mounting:\n%s"
-                                     % (self.proc.returncode, self.log()))
-            if time.monotonic() > deadline:
-                raise AssertionError("not mounted after %.0f s:\n%s"
-                                     % (seconds(timeout_s), self.log()))
-            time.sleep(0.02)
-
-    def unmount(self):
-        """fusermount3 -u; returns the daemon's exit status."""
-        res = fusermount("-u", self.mnt)
-        if res.returncode != 0:
-            raise AssertionError("fusermount3 -u %s failed: %s" % (self.mnt, res.stderr))
-        try:
-            return self.proc.wait(timeout=seconds(30))
-        except subprocess.TimeoutExpired:
-            raise AssertionError("npzfs still running 30 s after the unmount:\n%s"
-                                 % self.log()) from None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=10)
-
-    def cleanup(self):
-        """Always runs: unmounts (lazily if need be) and ends the daemon."""
-        if is_mounted(self.mnt):
-            if fusermount("-u", self.mnt).returncode != 0:
-                fusermount("-uz", self.mnt)
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=seconds(10))
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if is_mounted(self.mnt):
-            fusermount("-uz", self.mnt)
-
-
-def remote_stats(log, url):
-    """(requests, retries) of the unmount log line for url."""
-    m = re.search(re.escape(url) + r": (\d+) requests \((\d+) retries\), \d+ MiB fetched", log)
-    if not m:
-        raise AssertionError("no request count for %s in the log:\n%s" % (url, log[-4000:]))
-    return int(m.group(1)), int(m.group(2))
+    check_all_stopped()
 
 
 # ---------------------------------------------------------------- reading
-
-
-def read_exactly(fd, offset, length):
-    """pread until length bytes, end of file or an error. Returns
-    (bytes read, errno or None). A short read is followed by another, so
-    a failure after some pages still shows up."""
-    parts = []
-    got = 0
-    while got < length:
-        try:
-            data = os.pread(fd, length - got, offset + got)
-        except OSError as e:
-            return b"".join(parts), e.errno
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts), None
 
 
 class Tally:
@@ -340,9 +183,9 @@ class FaultTest(unittest.TestCase):
     def mount(self, url, tag, options=MOUNT_OPTIONS):
         mnt = os.path.join(self.tmp, "mnt-" + tag)
         os.mkdir(mnt)
-        d = Daemon(self, url, options, clean_env(self.home), mnt,
-                   os.path.join(self.tmp, "npzfs-%s.log" % tag))
-        d.wait_mounted()
+        d = Daemon(self, url, options, mnt, os.path.join(self.tmp, "npzfs-%s.log" % tag),
+                   env=clean_env(self.home))
+        d.wait_mounted(timeout_s=20)
         return d
 
     def mount_both(self, proxy, names=ARCHIVES, options=MOUNT_OPTIONS):
@@ -362,7 +205,8 @@ class FaultTest(unittest.TestCase):
             rc = d.unmount()
             logs[name] = d.log()
             self.assertEqual(rc, 0, "npzfs exit status for %s:\n%s" % (name, logs[name]))
-            stats[name] = remote_stats(logs[name], proxy.url(name))
+            counts = remote_stats(logs[name], proxy.url(name))
+            stats[name] = (counts["requests"], counts["retries"])
         return stats, logs
 
     def run_faults(self, faults, seed=SEED):
@@ -628,7 +472,7 @@ class FaultTest(unittest.TestCase):
         for name, d in daemons.items():
             rc = d.unmount()
             self.assertEqual(rc, 0, d.log())
-            self.assertGreater(remote_stats(d.log(), web2.http_url(name))[1], 0, d.log())
+            self.assertGreater(remote_stats(d.log(), web2.http_url(name))["retries"], 0, d.log())
 
 
 if __name__ == "__main__":

@@ -31,14 +31,11 @@ import zipfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import servers  # noqa: E402
 from fault_proxy import FaultProxy  # noqa: E402
-
-NPZFS = os.environ.get("NPZFS_BIN") or os.path.join(REPO, "build", "fs", "npzfs")
-NPZINFO = os.environ.get("NPZINFO_BIN") or os.path.join(REPO, "build", "tools", "npzinfo")
-TIME_FACTOR = float(os.environ.get("NPZFS_TEST_TIME_FACTOR") or 1)
+from npzfs_daemon import (NPZFS_BIN, NPZINFO_BIN, Daemon, check_all_stopped,  # noqa: E402
+                          is_mounted, mount_table, seconds)
 
 MiB = 1 << 20
 BIG_COUNT = 5 * 1000 * 1000  # float32: 20 MB
@@ -48,11 +45,6 @@ SECRET_TOKEN = "s3cr3t"
 MOUNT_PREFIX = "npzfs-http-mount-"
 
 
-def wait_s(seconds):
-    """A wait, scaled for slow (sanitizer) builds."""
-    return seconds * TIME_FACTOR
-
-
 # ---------------------------------------------------------------- test data
 
 WEB = None          # the module's nginx (HTTPS and HTTP), serving DATA_DIR
@@ -60,8 +52,6 @@ DATA_DIR = None     # what nginx serves
 ARRAYS = {}         # archive file name -> {npz key: array}
 MEMBERS = {}        # archive file name -> {member name: its bytes}
 ARCHIVE_BYTES = {}  # archive file name -> the whole file
-_STARTED = []       # Popen of every npzfs this suite started
-_MOUNTPOINTS = []   # every mountpoint this suite made
 
 
 def stored_arrays(rng):
@@ -113,41 +103,10 @@ def setUpModule():
 
 
 def tearDownModule():
-    alive = [p.pid for p in _STARTED if p.poll() is None]
-    for p in _STARTED:
-        if p.poll() is None:
-            servers.stop_process(p, grace_s=0)
-    left = [m for m in mounted_points() if m in _MOUNTPOINTS]
-    for m in left:
-        subprocess.run(["fusermount3", "-uz", m], stdin=subprocess.DEVNULL, capture_output=True)
-    if alive or left:
-        raise AssertionError("left behind: npzfs processes %s, mounts %s" % (alive, left))
+    check_all_stopped()
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _unescape_mountinfo(field):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def mount_table():
-    """{mountpoint: (fstype, source)} from /proc/self/mountinfo."""
-    table = {}
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.rstrip("\n").partition(" - ")
-            fields, tail = left.split(" "), right.split(" ")
-            table[_unescape_mountinfo(fields[4])] = (tail[0], _unescape_mountinfo(tail[1]))
-    return table
-
-
-def mounted_points():
-    return [m for m, (fstype, _) in mount_table().items() if fstype == "fuse.npzfs"]
-
-
-def is_mounted(path):
-    return path in mount_table()
 
 
 def read_file(path):
@@ -191,7 +150,7 @@ def header_of(arr):
 def getfattr_dump(path):
     """getfattr -d PATH as {name: value}."""
     res = subprocess.run(["getfattr", "-d", "--absolute-names", path], stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=wait_s(30))
+                         capture_output=True, text=True, timeout=seconds(30))
     if res.returncode != 0:
         raise AssertionError("getfattr -d %s: %s" % (path, res.stderr))
     out = {}
@@ -206,10 +165,6 @@ def getfattr_dump(path):
     return out
 
 
-STATS_RE = re.compile(r"(\d+) requests \((\d+) retries\), (\d+) MiB fetched .*?(\d+) MiB from "
-                      r"the disk cache, (\d+) MiB evicted")
-
-
 def binary_is_sanitized(path):
     """True when the binary was built with AddressSanitizer or
     ThreadSanitizer (their shadow memory and quarantine make its RSS
@@ -222,7 +177,7 @@ def binary_is_sanitized(path):
     return b"__asan_init" in data or b"__tsan_init" in data
 
 
-class Mount:
+class Mount(Daemon):
     """A foreground npzfs (-f) serving url at a fresh mountpoint, started
     in a subprocess and waited for until the mount is in the mount table.
 
@@ -233,74 +188,22 @@ class Mount:
     """
 
     def __init__(self, test, url, options=()):
-        self.test = test
         self.dir = tempfile.mkdtemp(prefix=MOUNT_PREFIX)
         test.addCleanup(shutil.rmtree, self.dir, True)
-        self.mnt = os.path.join(self.dir, "mnt")
-        os.mkdir(self.mnt)
-        _MOUNTPOINTS.append(self.mnt)
-        self.log_file = os.path.join(self.dir, "npzfs.log")
-        self.out_file = os.path.join(self.dir, "npzfs.out")
+        mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(mnt)
         opts = list(options)
         if not any(o == "noindex" or o.startswith("index_dir=") for o in opts):
             opts.append("index_dir=" + os.path.join(self.dir, "index"))
-        opts.append("log_file=" + self.log_file)
-        self.argv = [NPZFS, "-f", "-o", ",".join(opts), url, self.mnt]
-        self.proc = servers.spawn(self.argv, self.out_file)
-        _STARTED.append(self.proc)
-        test.addCleanup(self.cleanup)
-        deadline = time.monotonic() + wait_s(30)
-        while not is_mounted(self.mnt):
-            if self.proc.poll() is not None:
-                raise AssertionError("npzfs exited %s before mounting %s:\n%s" % (
-                    self.proc.returncode, url, servers.log_tail(self.out_file)))
-            if time.monotonic() > deadline:
-                raise AssertionError("%s not mounted after %.0f s:\n%s" % (
-                    url, wait_s(30), servers.log_tail(self.out_file)))
-            time.sleep(0.02)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def path(self, *parts):
-        return os.path.join(self.mnt, *parts)
-
-    def log(self):
-        try:
-            return read_file(self.log_file).decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def output(self):
-        try:
-            return read_file(self.out_file).decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        super().__init__(test, url, opts, mnt, os.path.join(self.dir, "npzfs.out"),
+                         log_file=os.path.join(self.dir, "npzfs.log"), die_with_parent=True)
+        self.wait_mounted()
 
     def unmount(self):
         """fusermount3 -u (retried while the mount is busy); returns the
         daemon's exit status."""
         gc.collect()  # memmaps of the mount's files
-        deadline = time.monotonic() + wait_s(10)
-        while True:
-            res = subprocess.run(["fusermount3", "-u", self.mnt], stdin=subprocess.DEVNULL,
-                                 capture_output=True, text=True, timeout=wait_s(30))
-            if res.returncode == 0:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError("fusermount3 -u %s: %s" % (self.mnt, res.stderr))
-            time.sleep(0.1)
-        return self.proc.wait(timeout=wait_s(30))
-
-    def stats(self):
-        """The remote statistics the daemon logged at unmount: requests,
-        retries, fetched_mib, disk_mib, evicted_mib."""
-        m = STATS_RE.search(self.log())
-        if m is None:
-            raise AssertionError("no remote statistics in the log:\n" + self.log()[-3000:])
-        keys = ("requests", "retries", "fetched_mib", "disk_mib", "evicted_mib")
-        return dict(zip(keys, (int(g) for g in m.groups())))
+        return super().unmount(busy_timeout_s=10)
 
     def vm_hwm_kib(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -308,25 +211,6 @@ class Mount:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         raise AssertionError("no VmHWM for %d" % self.pid)
-
-    def cleanup(self):
-        try:
-            if is_mounted(self.mnt):
-                res = subprocess.run(["fusermount3", "-u", self.mnt], stdin=subprocess.DEVNULL,
-                                     capture_output=True, timeout=wait_s(30))
-                if res.returncode != 0:
-                    subprocess.run(["fusermount3", "-uz", self.mnt], stdin=subprocess.DEVNULL,
-                                   capture_output=True, timeout=wait_s(30))
-            if self.proc.poll() is None:
-                try:
-                    self.proc.wait(timeout=wait_s(10))
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            servers.stop_process(self.proc, grace_s=0)
-            if is_mounted(self.mnt):
-                subprocess.run(["fusermount3", "-uz", self.mnt], stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=wait_s(30))
 
 
 def run_npzfs_to_failure(test, url, options=(), foreground=True):
@@ -337,34 +221,19 @@ def run_npzfs_to_failure(test, url, options=(), foreground=True):
     test.addCleanup(shutil.rmtree, d, True)
     mnt = os.path.join(d, "mnt")
     os.mkdir(mnt)
-    _MOUNTPOINTS.append(mnt)
-    opts = list(options) + ["noindex"]
-    argv = [NPZFS] + (["-f"] if foreground else []) + ["-o", ",".join(opts), url, mnt]
-    err_path = os.path.join(d, "stderr")
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err, start_new_session=True)
-    _STARTED.append(proc)
-
-    def stop():
+    daemon = Daemon(test, url, list(options) + ["noindex"], mnt, os.path.join(d, "stderr"),
+                    detach=not foreground)
+    deadline = time.monotonic() + seconds(60)
+    while daemon.proc.poll() is None:
         if is_mounted(mnt):
-            subprocess.run(["fusermount3", "-uz", mnt], stdin=subprocess.DEVNULL,
-                           capture_output=True)
-        servers.stop_process(proc, grace_s=0)
-    test.addCleanup(stop)
-    deadline = time.monotonic() + wait_s(60)
-    while proc.poll() is None:
-        if is_mounted(mnt):
-            stop()
+            daemon.cleanup()
             test.fail("npzfs mounted %s, which it must refuse" % url)
         if time.monotonic() > deadline:
-            stop()
-            test.fail("npzfs did not exit within %.0f s for %s" % (wait_s(60), url))
+            daemon.cleanup()
+            test.fail("npzfs did not exit within %.0f s for %s" % (seconds(60), url))
         time.sleep(0.02)
-    with open(err_path, "rb") as f:
-        stderr = f.read().decode("utf-8", "replace")
     test.assertFalse(is_mounted(mnt), "a failed npzfs left %s mounted" % mnt)
-    return proc.returncode, stderr
+    return daemon.proc.returncode, daemon.output()
 
 
 def read_tree(mnt):
@@ -511,7 +380,7 @@ class SecretsTest(unittest.TestCase):
         self.assertEqual(mount_table()[m.mnt], ("fuse.npzfs", shown))
         res = subprocess.run(["getfattr", "--only-values", "-n", "user.npz.archive", m.mnt],
                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=wait_s(30))
+                             timeout=seconds(30))
         self.assertEqual((res.returncode, res.stdout), (0, shown), res.stderr)
         cmdline = read_file("/proc/%d/cmdline" % m.pid)
         self.assertIn(shown.encode(), cmdline)
@@ -805,8 +674,8 @@ class NpzinfoTest(unittest.TestCase):
     """npzinfo lists, describes and indexes remote archives."""
 
     def npzinfo(self, *args):
-        return subprocess.run([NPZINFO, *args], stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=wait_s(60))
+        return subprocess.run([NPZINFO_BIN, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=seconds(60))
 
     def test_list(self):
         """The table names every key."""
@@ -927,7 +796,7 @@ class MemoryTest(unittest.TestCase):
     def test_peak_rss(self):
         """remote_cache_size=8M, cache_size=8M: cat of each big member,
         then VmHWM (from /proc/PID/status) below 80 MiB."""
-        if binary_is_sanitized(NPZFS):
+        if binary_is_sanitized(NPZFS_BIN):
             self.skipTest("a sanitizer build's memory use is not the daemon's")
         for name, member in (("stored.npz", "big.npy"), ("compressed.npz", "smooth.npy"),
                              ("memory.npz", "noise.npy"), ("memory-z.npz", "steps.npy")):
@@ -935,7 +804,7 @@ class MemoryTest(unittest.TestCase):
                 m = Mount(self, WEB.https_url(name), ["ca_file=" + WEB.ca_file] + self.OPTIONS)
                 res = subprocess.run(["cat", m.path(member)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     timeout=wait_s(120))
+                                     timeout=seconds(120))
                 self.assertEqual(res.returncode, 0, res.stderr)
                 peak_kib = m.vm_hwm_kib()
                 self.assertEqual(m.unmount(), 0)

@@ -18,7 +18,6 @@ root. Environment: NPZFS_BIN, NPZINFO_BIN (default BUILD/fs/npzfs and
 BUILD/tools/npzinfo of the repository), NPZFS_TEST_TIME_FACTOR (default 1;
 multiplies every wait).
 """
-import atexit
 import errno
 import json
 import os
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 import zipfile
 
@@ -38,11 +36,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import servers  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(HERE))
-NPZFS_BIN = os.environ.get("NPZFS_BIN") or os.path.join(REPO, "build", "fs", "npzfs")
-NPZINFO_BIN = os.environ.get("NPZINFO_BIN") or os.path.join(REPO, "build", "tools", "npzinfo")
-TIME_FACTOR = float(os.environ.get("NPZFS_TEST_TIME_FACTOR") or 1)
+from npzfs_daemon import (NPZINFO_BIN, Daemon, check_all_stopped, clean_env,  # noqa: E402
+                          is_mounted, mount_entry, read_exactly, seconds)
 
 MiB = 1 << 20
 ACCESS_KEY = "NPZFSTESTACCESSKEY01"
@@ -54,15 +49,9 @@ COMPRESSED_KEY = "dir/sub/c.npz"  # np.savez_compressed
 PUBLIC_KEY = "public/p.npz"       # readable without credentials (public-read)
 ODD_KEY = "odd/a+b=c,d~e;f ü(1)&'[x]@.npz"  # characters that need care when signing
 
-# Every npzfs daemon this module started, checked in tearDownModule.
-_daemons = []
 _s3 = None
 _data_dir = None
 _files = {}  # S3 key -> local path of what was put there
-
-
-def seconds(s):
-    return s * TIME_FACTOR
 
 
 # ---------------------------------------------------------------- the archives
@@ -92,169 +81,37 @@ def _arrays(seed):
 def setUpModule():
     global _s3, _data_dir
     _data_dir = tempfile.mkdtemp(prefix="npzfs-s3-test-")
-    try:
-        stored = os.path.join(_data_dir, "stored.npz")
-        np.savez(stored, **_arrays(1))
-        compressed = os.path.join(_data_dir, "compressed.npz")
-        np.savez_compressed(compressed, **_arrays(2))
-        public = os.path.join(_data_dir, "public.npz")
-        np.savez(public, v=np.arange(1000, dtype=np.int16))
-        _s3 = servers.CephS3(ACCESS_KEY, SECRET_KEY)
-        _s3.start()
-        _s3.make_bucket(BUCKET)
-        for key, path in ((STORED_KEY, stored), (COMPRESSED_KEY, compressed),
-                          (ODD_KEY, public)):
-            _s3.put(BUCKET, key, path)
-            _files[key] = path
-        status, body = _s3.request("PUT", BUCKET, PUBLIC_KEY, upload=public,
-                                   extra=["-H", "x-amz-acl: public-read"])
-        if status != 200:
-            raise RuntimeError("PUT %s (public-read): HTTP %d %r" % (PUBLIC_KEY, status, body))
-        _files[PUBLIC_KEY] = public
-    except BaseException:
-        tearDownModule()
-        raise
+    unittest.addModuleCleanup(shutil.rmtree, _data_dir, True)
+    stored = os.path.join(_data_dir, "stored.npz")
+    np.savez(stored, **_arrays(1))
+    compressed = os.path.join(_data_dir, "compressed.npz")
+    np.savez_compressed(compressed, **_arrays(2))
+    public = os.path.join(_data_dir, "public.npz")
+    np.savez(public, v=np.arange(1000, dtype=np.int16))
+    _s3 = servers.CephS3(ACCESS_KEY, SECRET_KEY)
+    unittest.addModuleCleanup(_s3.stop)
+    _s3.start()
+    _s3.make_bucket(BUCKET)
+    for key, path in ((STORED_KEY, stored), (COMPRESSED_KEY, compressed),
+                      (ODD_KEY, public)):
+        _s3.put(BUCKET, key, path)
+        _files[key] = path
+    status, body = _s3.request("PUT", BUCKET, PUBLIC_KEY, upload=public,
+                               extra=["-H", "x-amz-acl: public-read"])
+    if status != 200:
+        raise RuntimeError("PUT %s (public-read): HTTP %d %r" % (PUBLIC_KEY, status, body))
+    _files[PUBLIC_KEY] = public
 
 
 def tearDownModule():
-    global _s3, _data_dir
-    try:
-        if _s3 is not None:
-            _s3.stop()
-            _s3 = None
-    finally:
-        if _data_dir is not None:
-            shutil.rmtree(_data_dir, ignore_errors=True)
-            _data_dir = None
-        alive = [d for d in _daemons if d.proc.poll() is None]
-        for d in alive:
-            d.kill()
-        if alive:
-            raise AssertionError("npzfs daemons still running after the tests: %s"
-                                 % [d.proc.pid for d in alive])
+    check_all_stopped()
 
 
-# ---------------------------------------------------------------- mounts
-
-
-@atexit.register
-def _unmount_leftovers():
-    """If the run is cut short (no cleanups ran): no mount or daemon stays."""
-    for d in _daemons:
-        if d.proc.poll() is None or is_mounted(d.mnt):
-            subprocess.run(["fusermount3", "-uz", d.mnt], stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=30)
-            d.kill()
-
-
-def clean_env(home, **extra):
-    """The daemon's whole environment: HOME, PATH, the locale, the
-    sanitizer settings of an instrumented build, and extra."""
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "HOME": home, "LANG": "C.UTF-8"}
-    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS",
-                 "MSAN_OPTIONS"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    env.update(extra)
-    return env
+# ---------------------------------------------------------------- credentials
 
 
 def env_credentials(secret=SECRET_KEY):
     return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": secret}
-
-
-def _unescape_mountinfo(field):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def mount_entry(path):
-    """(fstype, source) of the mount at path, or None."""
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) > 4 and _unescape_mountinfo(fields[4]) == path:
-                rest = fields[fields.index("-") + 1:]
-                return rest[0], _unescape_mountinfo(rest[1])
-    return None
-
-
-def is_mounted(path):
-    return mount_entry(path) is not None
-
-
-def fusermount(*args):
-    return subprocess.run(["fusermount3", *args], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=seconds(30))
-
-
-class Daemon:
-    """npzfs in a subprocess (-f unless detach), its stderr in a log file."""
-
-    def __init__(self, test, url, options, env, mnt, log_path, detach=False):
-        self.mnt = mnt
-        self.log_path = log_path
-        args = [NPZFS_BIN] + ([] if detach else ["-f"])
-        if options:
-            args += ["-o", ",".join(options)]
-        args += [url, mnt]
-        with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, env=env, start_new_session=True)
-        _daemons.append(self)
-        test.addCleanup(self.cleanup)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def wait_mounted(self, timeout_s=30):
-        deadline = time.monotonic() + seconds(timeout_s)
-        while not is_mounted(self.mnt):
-            if self.proc.poll() is not None:
-                raise AssertionError("npzfs exited (%s) before mounting:\n%s"
-                                     % (self.proc.returncode, self.log()))
-            if time.monotonic() > deadline:
-                raise AssertionError("not mounted after %.0f s:\n%s"
-                                     % (seconds(timeout_s), self.log()))
-            time.sleep(0.02)
-
-    def wait_exit(self, timeout_s=30):
-        try:
-            return self.proc.wait(timeout=seconds(timeout_s))
-        except subprocess.TimeoutExpired:
-            raise AssertionError("npzfs still running after %.0f s (mounted: %s):\n%s"
-                                 % (seconds(timeout_s), is_mounted(self.mnt),
-                                    self.log())) from None
-
-    def unmount(self):
-        """fusermount3 -u; returns the daemon's exit status."""
-        res = fusermount("-u", self.mnt)
-        if res.returncode != 0:
-            raise AssertionError("fusermount3 -u %s failed: %s" % (self.mnt, res.stderr))
-        return self.wait_exit()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=10)
-
-    def cleanup(self):
-        """Always runs: unmounts (lazily if need be) and ends the daemon."""
-        if is_mounted(self.mnt):
-            if fusermount("-u", self.mnt).returncode != 0:
-                fusermount("-uz", self.mnt)
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=seconds(10))
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if is_mounted(self.mnt):
-            fusermount("-uz", self.mnt)
 
 
 # ---------------------------------------------------------------- a relay that listens
@@ -367,21 +224,6 @@ def same_array(a, b):
             np.isfortran(a) == np.isfortran(b))
 
 
-def read_exactly(fd, offset, length):
-    """pread until length bytes, end of file or an error: (bytes, errno or None)."""
-    parts, got = [], 0
-    while got < length:
-        try:
-            data = os.pread(fd, length - got, offset + got)
-        except OSError as e:
-            return b"".join(parts), e.errno
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts), None
-
-
 class S3MountTest(unittest.TestCase):
 
     def setUp(self):
@@ -409,8 +251,9 @@ class S3MountTest(unittest.TestCase):
         """Starts npzfs on a fresh mountpoint (not waiting for the mount)."""
         self._count += 1
         mnt = self.make_dir("mnt%d" % self._count)
-        return Daemon(self, url, ["noindex", *options], env, mnt,
-                      os.path.join(self.tmp, "npzfs%d.log" % self._count), detach=detach)
+        return Daemon(self, url, ["noindex", *options], mnt,
+                      os.path.join(self.tmp, "npzfs%d.log" % self._count), env=env,
+                      detach=detach)
 
     def mount(self, url, env, options=()):
         d = self.start(url, env, options)

@@ -43,7 +43,7 @@ from fault_proxy import FaultProxy  # noqa: E402
 
 MiB = 1 << 20
 DELAY_MS = 25
-REMOTE_CACHE = 64  # MiB, the default
+REMOTE_CACHE = 128  # MiB, the default
 CACHE = 32  # MiB, the default
 
 

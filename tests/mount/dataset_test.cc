@@ -222,6 +222,34 @@ TEST_F(DatasetTest, AnArchiveThatCannotBeReadFailsAloneWithOneLogLine) {
   EXPECT_NE(m->Log().find("not a zip archive"), std::string::npos) << m->Log();
 }
 
+TEST_F(DatasetTest, TenThousandShardsListAtOnceAndOpenOnlyWhatIsRead) {
+  TempDir data;
+  // Written with zipfile (numpy's layout: an .npy member, stored), faster
+  // than 10,000 np.savez calls.
+  const std::string code =
+      "import io, sys, zipfile, numpy as np\n"
+      "for i in range(10000):\n"
+      "    b = io.BytesIO(); np.save(b, np.arange(i * 1000, i * 1000 + 8, dtype=np.int32))\n"
+      "    with zipfile.ZipFile('%s/shard-%05d.npz' % (sys.argv[1], i), 'w') as z:\n"
+      "        z.writestr('x.npy', b.getvalue())\n";
+  std::string out;
+  ASSERT_EQ(RunCommand({NPZFS_PYTHON, "-c", code, data.path()}, &out), 0) << out;
+  auto m = MountedNpz::Start(data.path(), {"-o", "log_level=debug"});
+  ASSERT_TRUE(m);
+  std::vector<std::string> names;
+  for (const auto& e : fsys::directory_iterator(m->path())) names.push_back(e.path().filename());
+  ASSERT_EQ(names.size(), 10000u);
+  EXPECT_EQ(FilesOpen(m->pid()), 0);
+  for (int i : {0, 1, 4999, 9998, 9999}) {
+    char name[32];
+    std::snprintf(name, sizeof name, "shard-%05d/raw/x", i);
+    ExpectShard(m->Path(name), i, 8);
+  }
+  EXPECT_LE(FilesOpen(m->pid()), 5);
+  EXPECT_EQ(m->Unmount(), 0);
+  EXPECT_EQ(Count(m->Log(), "opened ("), 5u);
+}
+
 TEST_F(DatasetTest, ConcurrentFirstLookupsOpenTheArchiveOnce) {
   TempDir data;
   MakeShards(data.path(), {"only"}, 5000, /*compressed=*/true);

@@ -23,6 +23,7 @@ class PieceBuffer {
   static constexpr size_t kMapAbove = 64 << 10;
   explicit PieceBuffer(size_t n) : size_(n) {
     if (n >= kMapAbove) {
+      // cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS takes the descriptor -1
       void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) throw std::bad_alloc();
       data_ = static_cast<std::byte*>(p);

@@ -59,7 +59,9 @@ class DatasetTree {
   }
   static uint64_t InArchive(uint64_t ino) { return ino & ((uint64_t{1} << kArchiveShift) - 1); }
   static uint64_t InoOf(uint32_t archive, uint64_t tree_ino) {
-    return (uint64_t{archive} + 1) << kArchiveShift | tree_ino;
+    uint64_t high = uint64_t{archive} + 1;
+    high <<= kArchiveShift;
+    return high | tree_ino;
   }
 
   // The dataset's node for an inode number below 2^32, or nullptr.

@@ -156,9 +156,9 @@ TEST_F(DaemonTest, ArchivesMustBeRegularFiles) {
         RunCommand({"fusermount3", "-u", mnt});
         EXPECT_TRUE(WaitForMount(mnt, false, 10 * kTimeFactor));
       } else {
-        for (const auto& args : {std::vector<std::string>{NpzfsBinary(), path, mnt},
-                                 std::vector<std::string>{NpzfsBinary(), StandardArchive("stored"),
-                                                          path, mnt}}) {
+        for (const auto& args :
+             {std::vector<std::string>{NpzfsBinary(), path, mnt},
+              std::vector<std::string>{NpzfsBinary(), StandardArchive("stored"), path, mnt}}) {
           const Outcome mount = RunFor(args, 10);
           EXPECT_EQ(mount.status, 2);
           EXPECT_EQ(mount.output, "npzfs: " + why);

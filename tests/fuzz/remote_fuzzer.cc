@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,14 +77,27 @@ void IniCase(std::string_view text) {
   }
 }
 
-// One directory for the process: the fuzzer runs millions of inputs.
+// One directory for the process (the fuzzer runs millions of inputs),
+// removed when it exits.
+std::string& CacheDirName() {
+  static std::string dir;
+  return dir;
+}
+
+void RemoveCacheDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(CacheDirName(), ec);
+}
+
 const std::string& CacheDir() {
-  static const std::string dir = [] {
+  std::string& dir = CacheDirName();
+  if (dir.empty()) {
     char templ[] = "/tmp/npzfs-remote-fuzz-XXXXXX";
     const char* made = ::mkdtemp(templ);
     FUZZ_CHECK(made != nullptr);
-    return std::string(made);
-  }();
+    dir = made;
+    std::atexit(RemoveCacheDir);
+  }
   return dir;
 }
 

@@ -87,6 +87,11 @@ void HideSecrets(int argc, char** argv, const std::string& archive) {
 // Opens the archive and sets up everything the handlers use. Fails only
 // when the archive cannot be mounted at all; what is wrong with members is
 // logged later (LogNotes), once the log is where it goes.
+// The archive's source when it is a remote object, else null.
+const core::RemoteSource* RemoteOf(const core::MountedArchive& a) {
+  return dynamic_cast<const core::RemoteSource*>(&a.archive().source());
+}
+
 core::MountOptions MountOptionsOf(const fs::Options& o) {
   return {o.tree, o.content, o.disk_cache.size > 0 ? std::optional(o.disk_cache) : std::nullopt,
           o.index, [](const std::string& line) { spdlog::warn("{}", line); }};
@@ -101,6 +106,9 @@ core::Result<std::unique_ptr<Mounted>> OpenArchive(const fs::Options& o) {
       spdlog::debug("{}: opened{} ({} members)", name, first ? "" : " again",
                     a.archive().entries().size());
       if (!first) return;
+      if (const core::RemoteSource* remote = RemoteOf(a); remote && !remote->disk_note().empty()) {
+        spdlog::debug("{}", remote->disk_note());
+      }
       for (const auto& line : a.info()) spdlog::debug("{}: {}", name, line);
       for (const auto& line : a.warnings()) spdlog::warn("{}: {}", name, line);
     };
@@ -133,6 +141,10 @@ void LogNotes(const fs::Options& o, const Mounted& m) {
                 t.tree_ms);
   for (const auto& line : m.archive->info()) spdlog::info("{}", line);
   for (const auto& line : m.archive->warnings()) spdlog::warn("{}", line);
+  if (const core::RemoteSource* remote = RemoteOf(*m.archive);
+      remote && !remote->disk_note().empty()) {
+    spdlog::info("{}", remote->disk_note());
+  }
   spdlog::info("{}: {} members, cache {} MiB",
                core::Quote(m.fs->shown_source, core::Quoting::kWhenNeeded),
                m.archive->archive().entries().size(), o.content.cache_size >> 20);
@@ -141,7 +153,7 @@ void LogNotes(const fs::Options& o, const Mounted& m) {
 // What a remote archive cost, for the log at unmount.
 void LogRemoteStats(const Mounted& m) {
   if (!m.archive) return;
-  const auto* remote = dynamic_cast<const core::RemoteSource*>(&m.archive->archive().source());
+  const core::RemoteSource* remote = RemoteOf(*m.archive);
   if (remote == nullptr) return;
   const core::RemoteStats s = remote->stats();
   spdlog::info(

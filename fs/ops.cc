@@ -87,21 +87,14 @@ fuse_entry_param EntryOf(const Filesystem& fs, const core::DatasetNode& n) {
   return e;
 }
 
-// Archive k of a dataset, opened if it must be; nullopt after replying EIO
-// (and logging why, once) when it cannot be.
-std::optional<Target> ArchiveTarget(fuse_req_t req, uint32_t k) {
-  Filesystem& fs = Fs(req);
-  bool first = false;
-  auto m = fs.dataset->Get(k, &first);
-  if (!m) {
-    if (!fs.logs[k]->open_failure_logged.exchange(true)) {
-      spdlog::error("{}", m.error().message);
-    }
-    fuse_reply_err(req, EIO);
-    return std::nullopt;
-  }
+// An open file of a dataset holds its archive open (fuse_file_info::fh),
+// whatever max_open says, until it is released.
+using Held = std::shared_ptr<const core::MountedArchive>;
+
+// Archive k of a dataset as `hold` has it, its node not chosen yet.
+Target HeldTarget(Filesystem& fs, uint32_t k, Held hold) {
   Target t;
-  t.hold = std::move(*m);
+  t.hold = std::move(hold);
   t.m = t.hold.get();
   t.log = fs.logs[k].get();
   t.log->Size(t.m->archive().entries().size());
@@ -109,6 +102,21 @@ std::optional<Target> ArchiveTarget(fuse_req_t req, uint32_t k) {
   const core::DatasetTree& d = fs.dataset->tree();
   t.root_parent = d.Ino(d.At(d.NodeOfArchive(k)->parent));
   return t;
+}
+
+// Archive k of a dataset, opened if it must be; nullopt after replying EIO
+// (and logging why, once) when it cannot be.
+std::optional<Target> ArchiveTarget(fuse_req_t req, uint32_t k) {
+  Filesystem& fs = Fs(req);
+  auto m = fs.dataset->Get(k);
+  if (!m) {
+    if (!fs.logs[k]->open_failure_logged.exchange(true)) {
+      spdlog::error("{}", m.error().message);
+    }
+    fuse_reply_err(req, EIO);
+    return std::nullopt;
+  }
+  return HeldTarget(fs, k, std::move(*m));
 }
 
 // The target of `ino`, or nullopt after replying. A number the kernel got
@@ -196,10 +204,6 @@ void LogReadError(const Target& t, const Node& n, uint64_t offset, const core::E
   spdlog::error("{}: read at offset {} failed: {}", where, offset, error.message);
 }
 
-// An open file of a dataset holds its archive open (fuse_file_info::fh),
-// whatever max_open says, until it is released.
-using Held = std::shared_ptr<const core::MountedArchive>;
-
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "open", [&] {
     auto t = Resolve(req, ino);
@@ -280,13 +284,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // A dataset's file holds its archive: no lookup in the dataset.
     std::optional<Target> t;
     if (fi != nullptr && fi->fh != 0) {
-      Filesystem& fs = Fs(req);
-      const uint32_t k = core::DatasetTree::ArchiveOf(ino);
-      t.emplace();
-      t->hold = *reinterpret_cast<Held*>(fi->fh);
-      t->m = t->hold.get();
-      t->log = fs.logs[k].get();
-      t->base = core::DatasetTree::InoOf(k, 0);
+      t = HeldTarget(Fs(req), core::DatasetTree::ArchiveOf(ino), *reinterpret_cast<Held*>(fi->fh));
       t->node = t->m->tree().Get(core::DatasetTree::InArchive(ino));
     } else {
       t = Resolve(req, ino);

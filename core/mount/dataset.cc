@@ -96,11 +96,15 @@ Result<std::unique_ptr<Dataset>> Dataset::List(const std::vector<std::string>& n
     stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied,
                                            ec);
     if (ec) return Fail(IoError(ec.value(), Quote(root, Quoting::kWhenNeeded)));
+    // The listing's order is the directory's: sorted, so that inode
+    // numbers do not depend on it.
+    std::vector<stdfs::path> files;
     for (; it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) return Fail(IoError(ec.value(), Quote(root, Quoting::kWhenNeeded)));
-      const stdfs::path& p = it->path();
-      const std::string file = p.filename().string();
-      if (!HasSuffix(file)) continue;
+      if (HasSuffix(it->path().filename().string())) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const stdfs::path& p : files) {
       struct stat fst {};
       if (::stat(p.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;  // links followed
       std::string rel = WithoutSuffix(p.lexically_relative(root).string());
@@ -112,20 +116,6 @@ Result<std::unique_ptr<Dataset>> Dataset::List(const std::vector<std::string>& n
       items.push_back(ItemOf(std::move(rel), fst));
       d->archives_.push_back({p.string(), p.string()});
     }
-    // Listing order is the directory's: sort, so that inode numbers and
-    // "the later wins" do not depend on it.
-    std::vector<size_t> order(items.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return d->archives_[a].name < d->archives_[b].name; });
-    std::vector<DatasetItem> sorted_items;
-    std::vector<Archive> sorted_archives;
-    for (size_t i : order) {
-      sorted_items.push_back(std::move(items[i]));
-      sorted_archives.push_back(std::move(d->archives_[i]));
-    }
-    items = std::move(sorted_items);
-    d->archives_ = std::move(sorted_archives);
   } else {
     for (const std::string& name : names) {
       if (IsRemoteName(name)) {
@@ -167,11 +157,6 @@ Dataset::~Dataset() {
   for (State& s : states_) open.push_back(std::move(s.open));
 }
 
-DatasetStats Dataset::stats() const {
-  MutexLock lock(&mu_);
-  return stats_;
-}
-
 Result<std::unique_ptr<MountedArchive>> Dataset::Open(
     size_t k, const std::optional<SourceIdentity>& identity) {
   auto source = OpenArchiveSource(archives_[k].name, options_.remote);
@@ -195,13 +180,11 @@ void Dataset::CloseIdle(std::vector<std::shared_ptr<const MountedArchive>>& out)
     State& s = states_[*it];
     if (s.open.use_count() > 1) continue;  // in use: closed once it is not
     out.push_back(std::move(s.open));
-    ++stats_.closes;
-    --stats_.open;
     it = lru_.erase(it);
   }
 }
 
-Result<std::shared_ptr<const MountedArchive>> Dataset::Get(size_t k, bool* first_failure) {
+Result<std::shared_ptr<const MountedArchive>> Dataset::Get(size_t k) {
   std::vector<std::shared_ptr<const MountedArchive>> closed;  // destroyed without the lock
   std::optional<SourceIdentity> identity;
   {
@@ -226,15 +209,12 @@ Result<std::shared_ptr<const MountedArchive>> Dataset::Get(size_t k, bool* first
     s.opening = false;
     if (!opened) {
       s.failure = opened.error();
-      if (first_failure != nullptr) *first_failure = true;
     } else {
       m = std::move(*opened);
       if (!s.identity) s.identity = m->archive().source().identity();
       s.open = m;
       lru_.push_front(k);
       s.lru = lru_.begin();
-      ++stats_.opens;
-      ++stats_.open;
       CloseIdle(closed);
     }
   }

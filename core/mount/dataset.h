@@ -41,12 +41,6 @@ struct DatasetOptions {
   std::function<void(size_t k, const MountedArchive& m, bool first)> on_open;
 };
 
-struct DatasetStats {
-  size_t open = 0;    // archives open now
-  size_t opens = 0;   // times an archive was opened (first opens and reopens)
-  size_t closes = 0;  // times one was closed to keep within max_open
-};
-
 class Dataset {
  public:
   // `names`: one directory, whose *.npz files (recursively; symbolic links
@@ -75,15 +69,12 @@ class Dataset {
   // Archive k, opened when it is not; it stays open while the result is
   // held. Thread-safe. An archive that cannot be opened, or that changed
   // since it was first opened, fails now and on every later call, with
-  // the same error (first_failure tells the first caller, who logs it).
-  Result<std::shared_ptr<const MountedArchive>> Get(size_t k, bool* first_failure = nullptr)
-      EXCLUDES(mu_);
+  // the same error.
+  Result<std::shared_ptr<const MountedArchive>> Get(size_t k) EXCLUDES(mu_);
 
   // Closes what max_open says must be, now that something was let go (an
   // open file closed). Thread-safe.
   void Trim() EXCLUDES(mu_);
-
-  DatasetStats stats() const EXCLUDES(mu_);
 
  private:
   struct Archive {
@@ -116,7 +107,6 @@ class Dataset {
   CondVar opened_;  // an archive's opening ended
   std::vector<State> states_ GUARDED_BY(mu_);
   std::list<size_t> lru_ GUARDED_BY(mu_);  // open archives, most recently used first
-  DatasetStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace npzfs::core

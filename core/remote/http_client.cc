@@ -344,6 +344,16 @@ HttpClient::Verdict HttpClient::Judge(const Attempt& a, std::string& last) const
   return Verdict::kGoOn;
 }
 
+std::optional<Error> HttpClient::Refused(const Attempt& a) const {
+  if (a.status == 404 || a.status == 410) {
+    return MakeError(Errc::kNotFound, Describe(shown_, a.status, a.body));
+  }
+  if (a.status == 401 || a.status == 403) {
+    return Error{Errc::kIo, EACCES, Describe(shown_, a.status, a.body)};
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
   const auto start = Clock::now();
   std::string last;
@@ -361,12 +371,7 @@ Result<std::vector<std::byte>> HttpClient::GetTail(uint64_t length) {
       if (v == Verdict::kRetry) continue;
       return Fail(Error{Errc::kIo, EIO, last});
     }
-    if (a.status == 404 || a.status == 410) {
-      return Fail(MakeError(Errc::kNotFound, Describe(shown_, a.status, a.body)));
-    }
-    if (a.status == 401 || a.status == 403) {
-      return Fail(Error{Errc::kIo, EACCES, Describe(shown_, a.status, a.body)});
-    }
+    if (auto refused = Refused(a)) return Fail(std::move(*refused));
     ObjectVersion v{0, a.etag, a.last_modified};
     if (a.status == 416) {
       auto r = ParseContentRange(a.content_range);
@@ -416,20 +421,11 @@ Result<std::string> HttpClient::GetDocument(const std::string& url, size_t limit
       if (v == Verdict::kRetry) continue;
       return Fail(Error{Errc::kIo, EIO, last});
     }
-    if (a.status == 404) return Fail(MakeError(Errc::kNotFound, Describe(shown_, 404, a.body)));
-    if (a.status == 401 || a.status == 403) {
-      return Fail(Error{Errc::kIo, EACCES, Describe(shown_, a.status, a.body)});
-    }
+    if (auto refused = Refused(a)) return Fail(std::move(*refused));
     if (a.status != 200) return Fail(Error{Errc::kIo, EIO, Describe(shown_, a.status, a.body)});
     return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
   }
   return Fail(Error{Errc::kIo, EIO, last + " (gave up after retrying)"});
-}
-
-Result<void> HttpClient::GetRange(uint64_t offset, std::span<std::byte> out) const {
-  return GetRange(offset, out.size(), [&](uint64_t at, std::span<const std::byte> data) {
-    std::memcpy(out.data() + (at - offset), data.data(), data.size());
-  });
 }
 
 Result<void> HttpClient::GetRange(uint64_t offset, uint64_t length, const RangeSink& sink) const {

@@ -77,9 +77,6 @@ class HttpClient {
   // fails at once. kIo (EIO) when the attempts ran out.
   Result<void> GetRange(uint64_t offset, uint64_t length, const RangeSink& sink) const;
 
-  // The same into `out`: exactly out.size() bytes at `offset`.
-  Result<void> GetRange(uint64_t offset, std::span<std::byte> out) const;
-
   // The whole body of a plain GET of `url` (signed like every request of
   // this client), at most `limit` bytes; a listing, not an object.
   // Retried like GetRange. Errors name the client's URL: kNotFound,
@@ -107,6 +104,9 @@ class HttpClient {
   // looked at: try again or fail (`last` says why), or go on.
   enum class Verdict { kGoOn, kRetry, kFail };
   Verdict Judge(const Attempt& a, std::string& last) const;
+  // The error of an answer that refuses an unconditional request: 404 or
+  // 410 (kNotFound), 401 or 403 (kIo, EACCES); nullopt for any other.
+  std::optional<Error> Refused(const Attempt& a) const;
 
   std::string url_;
   std::string shown_;

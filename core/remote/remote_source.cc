@@ -171,11 +171,9 @@ RemoteStats RemoteSource::stats() const {
 
 std::vector<RemoteSource::PieceRef> RemoteSource::Cover(uint64_t begin, uint64_t end,
                                                         std::vector<PieceRef>& made,
-                                                        const uint64_t* budget,
-                                                        ByteRange need) const {
+                                                        uint64_t* budget, ByteRange need) const {
   if (need.length == 0) need = {begin, end - begin};
   std::vector<PieceRef> out;
-  uint64_t spent = 0;
   auto it = pieces_.upper_bound(begin);
   if (it != pieces_.begin() && std::prev(it)->second->end() > begin) --it;
   uint64_t at = begin;
@@ -198,11 +196,11 @@ std::vector<RemoteSource::PieceRef> RemoteSource::Cover(uint64_t begin, uint64_t
     while (at < hole_end) {
       const uint64_t piece_end =
           std::min(hole_end, AlignDown(at, options_.block_size) + options_.block_size);
-      if (budget != nullptr && spent + (piece_end - at) > *budget) return out;
+      if (budget != nullptr && piece_end - at > *budget) return out;
+      if (budget != nullptr) *budget -= piece_end - at;
       auto p = std::make_shared<Piece>(at, piece_end - at);
       pieces_.emplace(at, p);
       held_ += p->length;
-      spent += p->length;
       made.push_back(p);
       out.push_back(std::move(p));
       at = piece_end;
@@ -384,9 +382,7 @@ void RemoteSource::Prefetch(std::span<const ByteRange> ranges) const {
     // Hints fill at most half the cache: what does not fit is read when needed.
     uint64_t room = options_.cache_size / 2 > held_ ? options_.cache_size / 2 - held_ : 0;
     for (const ByteRange& r : merged) {
-      const size_t before = made.size();
       Cover(r.offset, r.offset + r.length, made, &room);
-      for (size_t i = before; i < made.size(); ++i) room -= made[i]->length;
       if (room == 0) break;
     }
   }

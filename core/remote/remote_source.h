@@ -94,11 +94,12 @@ class RemoteSource final : public ByteSource {
   RemoteSource(std::unique_ptr<HttpClient> client, const RemoteOptions& options);
 
   // Pieces covering [begin, end) in order, making the missing ones
-  // (kFetching) and adding them to `made`; at most `budget` new bytes when
-  // `budget` is given (then it may cover less). Holes that hold nothing of
-  // `need` (default: all of it) are left as they are.
+  // (kFetching) and adding them to `made`; when `budget` is given, new
+  // bytes are taken out of it and it is never overdrawn (then it may cover
+  // less). Holes that hold nothing of `need` (default: all of it) are left
+  // as they are.
   std::vector<PieceRef> Cover(uint64_t begin, uint64_t end, std::vector<PieceRef>& made,
-                              const uint64_t* budget, ByteRange need = {}) const REQUIRES(mu_);
+                              uint64_t* budget, ByteRange need = {}) const REQUIRES(mu_);
   // Groups new pieces into requests of at most max_request contiguous
   // bytes.
   std::vector<std::vector<PieceRef>> Runs(const std::vector<PieceRef>& made) const;

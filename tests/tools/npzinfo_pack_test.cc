@@ -24,6 +24,7 @@
 #include "tests/support/sozip_writer.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_writer.h"
+#include "tests/tools/npzinfo_command.h"
 #include "tools/pack/packer.h"
 #include "tools/pack/sozip_deflate.h"
 #include "tools/pack/verify.h"
@@ -38,19 +39,6 @@ namespace pack = npzfs::tools::pack;
 namespace fs = std::filesystem;
 
 constexpr uint32_t kDefaultChunk = 32 << 10;
-
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output Npzinfo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {NPZINFO_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Output o;
-  o.status = RunCommand(argv, &o.text);
-  return o;
-}
 
 // npzinfo's stderr alone.
 Output NpzinfoStderr(const std::vector<std::string>& args) {

@@ -7,22 +7,10 @@
 #include "tests/support/sozip_writer.h"
 #include "tests/support/test_support.h"
 #include "tests/support/zip_writer.h"
+#include "tests/tools/npzinfo_command.h"
 
 namespace npzfs::testing {
 namespace {
-
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output Npzinfo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {NPZINFO_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Output o;
-  o.status = RunCommand(argv, &o.text);
-  return o;
-}
 
 // One of npzinfo's two streams: `stream` 1 (stdout) or 2 (stderr).
 Output NpzinfoStream(const std::vector<std::string>& args, int stream) {

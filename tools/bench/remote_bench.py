@@ -23,41 +23,26 @@ Figures, each the median of `runs` fresh mounts:
   - the daemon's peak RSS (VmHWM) after those reads, against
     remote_cache_size + cache_size + 64 MiB.
 """
-import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "remote"))
 import servers  # noqa: E402  (tests/remote)
+from bench import Mount, cat, log, median, read_at, row, status_mib, timed  # noqa: E402
 from fault_proxy import FaultProxy  # noqa: E402
 
 MiB = 1 << 20
 DELAY_MS = 25
 REMOTE_CACHE = 128  # MiB, the default
 CACHE = 32  # MiB, the default
-
-
-def _log(*a):
-    print(*a, flush=True)
-
-
-def _row(name, value, unit, *ratios):
-    r = "".join("  %.2fx %s" % (ratio, vs) for ratio, vs in ratios)
-    print("  %-50s %10.2f %-5s%s" % (name, value, unit, r), flush=True)
-
-
-def _median(xs):
-    return statistics.median(xs)
 
 
 def make_shards(path):
@@ -77,75 +62,6 @@ def _link(root, name, target):
     return name
 
 
-class RemoteMount:
-    """npzfs -f of a URL, torn down on exit (always)."""
-
-    def __init__(self, npzfs, url, options=()):
-        self.dir = tempfile.mkdtemp(prefix="npzfs-rbench-")
-        self.mnt = os.path.join(self.dir, "mnt")
-        os.mkdir(self.mnt)
-        self.log = os.path.join(self.dir, "log")
-        opts = ["log_file=" + self.log] + list(options)
-        self.argv = [npzfs, "-f", "-o", ",".join(opts), url, self.mnt]
-
-    def __enter__(self):
-        t = time.perf_counter()
-        self.err = open(os.path.join(self.dir, "stderr"), "w+b")
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=self.err)
-        while not _is_mounted(self.mnt):
-            if self.proc.poll() is not None:
-                self.err.seek(0)
-                raise RuntimeError("npzfs failed: " + self.err.read()[-2000:].decode())
-            time.sleep(0.0005)
-        self.mount_seconds = time.perf_counter() - t
-        return self
-
-    def path(self, rel):
-        return os.path.join(self.mnt, rel)
-
-    def hwm_mib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def __exit__(self, *exc):
-        subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True)
-        if _is_mounted(self.mnt):
-            subprocess.run(["fusermount3", "-u", "-z", self.mnt], capture_output=True)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.err.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _is_mounted(path):
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == path for line in f)
-
-
-def _read_at(path, offset, n=4096):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.pread(fd, n, offset)
-    finally:
-        os.close(fd)
-
-
-def _timed(fn, *args):
-    t = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t
-
-
-def _cat(path):
-    subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
-
-
 def _curl_whole(url):
     subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=True)
 
@@ -163,7 +79,7 @@ def _measured_rtt(url):
         c.getresponse().read()
         times.append(time.perf_counter() - t)
     c.close()
-    return _median(times[1:])  # the first one also connects
+    return median(times[1:])  # the first one also connects
 
 
 def _fsspec_load_seconds(url, key, runs):
@@ -177,10 +93,10 @@ def _fsspec_load_seconds(url, key, runs):
     for _ in range(runs):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if r.returncode != 0:
-            _log("  fsspec failed: " + r.stderr.strip().splitlines()[-1])
+            log("  fsspec failed: " + r.stderr.strip().splitlines()[-1])
             return None
         times.append(float(r.stdout))
-    return _median(times)
+    return median(times)
 
 
 def _npload_seconds(path, runs_list):
@@ -191,7 +107,7 @@ def _npload_seconds(path, runs_list):
 
 
 def bench_r(npzfs, npzinfo, files, runs, data_dir):
-    _log("(r) remote archives over HTTP, %d ms added each way (a %d ms round trip)"
+    log("(r) remote archives over HTTP, %d ms added each way (a %d ms round trip)"
          % (DELAY_MS, 2 * DELAY_MS))
     shards = os.path.join(data_dir, "shards_10000.npz")
     make_shards(shards)
@@ -216,30 +132,30 @@ def bench_r(npzfs, npzinfo, files, runs, data_dir):
 
 def _bench_urls(npzfs, npzinfo, url, proxy, runs, index_dir, files):
     rtt = _measured_rtt(url["seed"])
-    _row("round trip (1-byte range, kept-alive connection)", rtt * 1e3, "ms")
+    row("round trip (1-byte range, kept-alive connection)", rtt * 1e3, "ms")
 
     # Mount time of 10,000 members.
     times, gets = [], []
     for _ in range(runs):
         before = proxy.stats()["ranged_gets"]
-        with RemoteMount(npzfs, url["shards"], ["noindex"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], url["shards"]) as m:
             times.append(m.mount_seconds)
             gets.append(proxy.stats()["ranged_gets"] - before)
             assert len(os.listdir(m.mnt)) == 10_001  # and raw/
-    t = _median(times)
-    _row("mount of a 10,000-member npz, until live", t * 1e3, "ms",
-         (t / rtt, "RTT"), (_median(gets), "ranged GETs"))
+    t = median(times)
+    row("mount of a 10,000-member npz, until live", t * 1e3, "ms",
+         (t / rtt, "RTT"), (median(gets), "ranged GETs"))
 
     # np.load of a 40 MB member.
     ours = []
     for _ in range(runs):
-        with RemoteMount(npzfs, url["seed"], ["noindex"]) as m:
+        with Mount([npzfs, "-f", "-o", "noindex"], url["seed"]) as m:
             a = _npload_seconds(m.path("seed.npy"), ours)
     ref = np.load(files["seed_s"])["seed"]
     assert np.array_equal(a, ref)
-    t = _median(ours)
+    t = median(ours)
     fs = _fsspec_load_seconds(url["seed"], "seed", runs)
-    _row("np.load of a 40 MB member (np.savez), fresh mount", t * 1e3, "ms",
+    row("np.load of a 40 MB member (np.savez), fresh mount", t * 1e3, "ms",
          *([(fs / t, "faster than fsspec zip:// over http (%.0f ms)" % (fs * 1e3))] if fs else []))
 
     # Random 4 KiB reads, one per fresh mount.
@@ -249,38 +165,38 @@ def _bench_urls(npzfs, npzinfo, url, proxy, runs, index_dir, files):
     def random_reads(u, options, member="smooth.npy"):
         lat = []
         for _ in range(max(runs, 5)):
-            with RemoteMount(npzfs, u, options) as m:
+            with Mount([npzfs, "-f", "-o", ",".join(options)], u) as m:
                 p = m.path(member)
                 n = os.path.getsize(p)
-                lat.append(_timed(_read_at, p, rng.randrange(0, n - 4096)))
-        return _median(lat)
+                lat.append(timed(read_at, p, rng.randrange(0, n - 4096)))
+        return median(lat)
 
     stored = random_reads(url["stored"], ["noindex"])
-    _row("random 4 KiB, stored member, fresh mount", stored * 1e3, "ms", (stored / rtt, "RTT"))
+    row("random 4 KiB, stored member, fresh mount", stored * 1e3, "ms", (stored / rtt, "RTT"))
     subprocess.run([npzinfo, "index", "--index-dir", index_dir, url["deflate"]], check=True,
                    stdout=subprocess.DEVNULL)
     indexed = random_reads(url["deflate"], ["index_dir=" + index_dir])
-    _row("random 4 KiB, deflate member, persisted index", indexed * 1e3, "ms",
+    row("random 4 KiB, deflate member, persisted index", indexed * 1e3, "ms",
          (indexed / rtt, "RTT"))
     sozip = random_reads(url["sozip"], ["noindex"])
-    _row("random 4 KiB, SOZip member, fresh mount", sozip * 1e3, "ms", (sozip / rtt, "RTT"))
+    row("random 4 KiB, SOZip member, fresh mount", sozip * 1e3, "ms", (sozip / rtt, "RTT"))
 
     # Sequential reads of 1 GiB against curl of the whole object.
     for key in ("stored", "deflate"):
         whole = os.path.getsize(files["big_s" if key == "stored" else "big_z"])
-        t_curl = _median([_timed(_curl_whole, url[key]) for _ in range(runs)])
-        _row("curl of the whole %s archive (%.0f MB)" % (key, whole / 1e6),
+        t_curl = median([timed(_curl_whole, url[key]) for _ in range(runs)])
+        row("curl of the whole %s archive (%.0f MB)" % (key, whole / 1e6),
              whole / 1e6 / t_curl, "MB/s")
         seq, hwm = [], []
         for _ in range(runs):
-            with RemoteMount(npzfs, url[key], ["noindex"]) as m:
+            with Mount([npzfs, "-f", "-o", "noindex"], url[key]) as m:
                 p = m.path("smooth.npy")
-                seq.append(_timed(_cat, p))
-                hwm.append(m.hwm_mib())
+                seq.append(timed(cat, p))
+                hwm.append(status_mib(m.pid))
         member = os.path.getsize(files["big_npy"]) if size else whole
-        t = _median(seq)
-        _row("cat of the %s member, fresh mount" % key, member / 1e6 / t, "MB/s",
+        t = median(seq)
+        row("cat of the %s member, fresh mount" % key, member / 1e6 / t, "MB/s",
              (t_curl / t, "curl's time for the whole object"))
-        _row("  daemon VmHWM after it", _median(hwm), "MiB",
-             (_median(hwm) / (REMOTE_CACHE + CACHE + 64),
+        row("  daemon VmHWM after it", median(hwm), "MiB",
+             (median(hwm) / (REMOTE_CACHE + CACHE + 64),
               "remote_cache_size + cache_size + 64 MiB"))

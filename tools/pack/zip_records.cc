@@ -142,6 +142,25 @@ core::Result<CentralDirectory> ReadCentralDirectory(const core::ByteSource& src,
   return out;
 }
 
+namespace {
+
+// What a local header and a central record share, from the flags to the
+// name's length (APPNOTE 4.3.7, 4.3.12); the sizes are 0xffffffff when a
+// zip64 extra holds them.
+void PutSharedFields(std::string& h, const WrittenMember& m, bool sizes_in_zip64) {
+  const MemberRecord& r = *m.record;
+  Put(h, r.flags & kFlagUtf8, 2);
+  Put(h, m.method, 2);
+  Put(h, r.dos_time, 2);
+  Put(h, r.dos_date, 2);
+  Put(h, m.crc32, 4);
+  Put(h, sizes_in_zip64 ? k32Max : m.compressed_size, 4);
+  Put(h, sizes_in_zip64 ? k32Max : m.size, 4);
+  Put(h, r.raw_name.size(), 2);
+}
+
+}  // namespace
+
 size_t LocalHeaderSize(std::string_view raw_name, uint16_t padding) {
   return kLocalHeaderSize + raw_name.size() + kLocalZip64ExtraSize + padding;
 }
@@ -152,14 +171,7 @@ std::string LocalHeader(const WrittenMember& m, uint16_t padding, uint32_t align
   std::string h;
   Put(h, kLocalSignature, 4);
   Put(h, zip64 ? kVersionZip64 : kVersionDefault, 2);
-  Put(h, r.flags & kFlagUtf8, 2);
-  Put(h, m.method, 2);
-  Put(h, r.dos_time, 2);
-  Put(h, r.dos_date, 2);
-  Put(h, m.crc32, 4);
-  Put(h, zip64 ? k32Max : m.compressed_size, 4);
-  Put(h, zip64 ? k32Max : m.size, 4);
-  Put(h, r.raw_name.size(), 2);
+  PutSharedFields(h, m, zip64);
   Put(h, kLocalZip64ExtraSize + padding, 2);
   h += r.raw_name;
   // APPNOTE 4.5.3: in a local header the zip64 extra holds both sizes.
@@ -231,14 +243,7 @@ std::string CentralRecord(const WrittenMember& m) {
   Put(h, kCentralSignature, 4);
   Put(h, made_by, 2);
   Put(h, needed, 2);
-  Put(h, r.flags & kFlagUtf8, 2);
-  Put(h, m.method, 2);
-  Put(h, r.dos_time, 2);
-  Put(h, r.dos_date, 2);
-  Put(h, m.crc32, 4);
-  Put(h, large_sizes ? k32Max : m.compressed_size, 4);
-  Put(h, large_sizes ? k32Max : m.size, 4);
-  Put(h, r.raw_name.size(), 2);
+  PutSharedFields(h, m, large_sizes);
   Put(h, extra.size(), 2);
   Put(h, r.comment.size(), 2);
   Put(h, 0, 2);  // disk

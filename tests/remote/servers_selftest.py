@@ -212,7 +212,8 @@ class FaultProxyTest(unittest.TestCase):
         first, reused = r.info[0]["time_total"], r.info[1]["time_total"]
         self.assertGreaterEqual(first, 2.5 * d)
         self.assertGreaterEqual(reused, 1.5 * d)
-        self.assertLess(reused, 10 * d)
+        # That reuse skips the connection's delay is num_connects above: no
+        # upper bound on a time, which a loaded machine can stretch.
         self.assertEqual(r.body, self.data[:10] * 3)
 
     def test_503_keeps_connection(self):
@@ -319,11 +320,13 @@ class FaultProxyTest(unittest.TestCase):
         time.sleep(0.2)
         t0 = time.monotonic()
         p.stop()
-        self.assertLess(time.monotonic() - t0, 2.0)
+        # Stopping never waits on the open connections (a generous bound:
+        # tests run in parallel with sanitized builds).
+        self.assertLess(time.monotonic() - t0, 10.0)
         for s in socks:
             s.close()
 
-    def test_throughput(self):
+    def test_large_body_passes_whole(self):
         big = os.path.join(self.root, "big")
         with open(big, "wb") as f:
             f.truncate(BIG_SIZE)
@@ -335,10 +338,9 @@ class FaultProxyTest(unittest.TestCase):
             r = curl(p.url("big"))
             speed = r.info[0]["speed_download"] / 1e6
             sys.stderr.write("[proxy delay %d ms: %.0f MB/s] " % (delay, speed))
+            # Every byte through; the speed is printed, not asserted: timings
+            # belong in the benchmark (tools/bench/remote_bench.py).
             self.assertEqual(r.info[0]["size_download"], BIG_SIZE)
-            # Unloaded, this is several hundred MB/s; the floor only catches
-            # a pathological slowdown, as other jobs may share the cores.
-            self.assertGreater(speed, 20)
 
     def test_cli(self):
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_proxy.py")
